@@ -1,0 +1,89 @@
+/**
+ * The public main-thread API. No Comlink or WebLLM type appears here.
+ */
+import type { AegisError } from '../core/errors.js';
+import type { CustomCategory, Decision, LoadProgress, ModelInfo, Verdict } from '../core/types.js';
+
+/** A WebLLM-style model record (`model`, `model_id`, `model_lib`, ...), passed to the runtime as is. */
+export interface RuntimeModelRecord {
+  model: string;
+  model_id: string;
+  model_lib: string;
+  required_features?: string[];
+  overrides?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/**
+ * Which model to run:
+ * - a known id: `'aegis-guard-2.0'` (variant picked from the GPU), `'aegis-guard-2.0-q4f16_1'`, `'aegis-guard-2.0-q4f32_1'`;
+ * - a URL (absolute or relative to the page) of a folder built by `aegis-guard build-model`; `{variant}` in
+ *   it is replaced by the chosen variant;
+ * - an object with the same and more control;
+ * - `{ record }`: any WebLLM model record.
+ */
+export type ModelOption =
+  | string
+  | URL
+  | {
+      weightsUrl: string | URL;
+      variant?: 'auto' | 'q4f16_1' | 'q4f32_1';
+      /** The model library (.wasm). Default: WebLLM's stock Llama-3.1-8B library for the variant. */
+      modelLibUrl?: string | URL;
+      /** Context window to allocate, in tokens. Default 4096. */
+      contextWindow?: number;
+      id?: string;
+    }
+  | { record: RuntimeModelRecord };
+
+export interface GuardOptions {
+  /** Default: `'aegis-guard-2.0'`, weights under `./models/aegis-guard-2.0-{variant}/` next to the page. */
+  model?: ModelOption;
+  /** Extra categories (S24, S25, ...) appended to the Aegis taxonomy. */
+  categories?: CustomCategory[];
+  /** `'closed'` (default): a failed check blocks. `'open'`: a failed check lets the text through. */
+  failMode?: 'closed' | 'open';
+  /** P(unsafe) at or above which text is blocked when the engine reports it. Default 0.5. */
+  threshold?: number;
+  /** Category codes that never block on their own, e.g. `['S12']`. */
+  ignoreCategories?: string[];
+  /** Milliseconds a check may run once started (queue time excluded). Default 30000; 0 disables. */
+  timeout?: number;
+  /** Bring your own worker (it must run `aegis-guard/worker`), or a factory used again after a crash. */
+  worker?: Worker | (() => Worker);
+  /** Load the model right away (default) or on the first check. */
+  eager?: boolean;
+}
+
+export interface CheckOptions {
+  signal?: AbortSignal;
+  /** Called as soon as the rating is known, before categories are decoded. */
+  onDecision?: (decision: Decision) => void;
+  /** Decode categories even for safe text. */
+  wantCategories?: boolean;
+}
+
+export interface GuardEventMap {
+  progress: LoadProgress;
+  ready: ModelInfo;
+  error: AegisError;
+  verdict: Verdict;
+}
+
+export type GuardState = 'idle' | 'loading' | 'ready' | 'failed' | 'disposed';
+
+export interface Guard {
+  /** Resolves when the model is loaded; rejects with the load error. Replaced by `reload()`. */
+  readonly ready: Promise<ModelInfo>;
+  readonly state: GuardState;
+  /** Judges a user prompt. Bad input rejects with `AegisInputError`; an abort with `AegisAbortError`. */
+  checkPrompt(text: string, options?: CheckOptions): Promise<Verdict>;
+  /** Judges an assistant reply to `prompt`. Reads only the model's "Response Safety". */
+  checkResponse(prompt: string, reply: string, options?: CheckOptions): Promise<Verdict>;
+  /** Subscribes to guard events; returns the unsubscribe function. */
+  on<K extends keyof GuardEventMap>(event: K, listener: (value: GuardEventMap[K]) => void): () => void;
+  /** Loads the model again (after a load failure, or to switch models). */
+  reload(model?: ModelOption): Promise<ModelInfo>;
+  /** Terminates the worker; pending and later calls reject with `GuardDisposedError`. */
+  dispose(): void;
+}

@@ -1,0 +1,148 @@
+/**
+ * Plain-data types shared by every layer. They are structured-cloneable on purpose: verdicts travel from the
+ * worker to the page unchanged.
+ */
+
+/** What is being judged: the user's prompt, or the assistant's reply to it. */
+export type Target = 'prompt' | 'response';
+
+/** The model's rating word. */
+export type Rating = 'safe' | 'unsafe';
+
+/** Which part of the Aegis taxonomy a category belongs to (Aegis 2.0 paper). */
+export type CategoryGroup = 'core' | 'caution' | 'other' | 'fine-grained' | 'custom';
+
+/** One category of the taxonomy. `code` is `S1`..`S23` for Aegis, `S24`+ for custom categories. */
+export interface Category {
+  code: string;
+  name: string;
+  group: CategoryGroup;
+  /** One-line description; only custom categories carry one into the prompt. */
+  description?: string;
+}
+
+/** A custom category given by the application: added to the prompt after the Aegis ones. */
+export interface CustomCategory {
+  name: string;
+  description?: string;
+}
+
+/** A category named in the model's output. `code` is null when the name matches no known category. */
+export interface ViolatedCategory {
+  code: string | null;
+  name: string;
+}
+
+/** Why the model's output could not be read as a verdict (the guard then fails closed). */
+export type ParseFailure =
+  | 'empty'
+  | 'truncated'
+  | 'not-json'
+  | 'missing-field'
+  | 'duplicate-field'
+  | 'unknown-rating';
+
+/** The result of reading the model's output for one target. */
+export interface ParsedOutput {
+  rating: Rating;
+  categories: ViolatedCategory[];
+  /** Set when the output was unreadable; `rating` is then 'unsafe' (fail-closed). */
+  failure?: ParseFailure;
+}
+
+/** How raw model results become a decision. */
+export interface Policy {
+  /**
+   * What a failed check means. `'closed'` (default): a failure blocks. `'open'`: a failure lets the text
+   * through (the verdict still says `source: 'failure'`).
+   */
+  failMode: 'closed' | 'open';
+  /** P(unsafe) at or above which text is blocked, when the engine reports a probability. Default 0.5. */
+  threshold: number;
+  /** Category codes that never block on their own (e.g. `['S12']` to allow profanity). */
+  ignore: string[];
+}
+
+/** Time spent in each phase of one check, in milliseconds. */
+export interface VerdictTimings {
+  /** Waiting in the worker's queue. */
+  queuedMs: number;
+  /** Forwarding the prompt through the model. */
+  prefillMs: number;
+  /** Generating output tokens. */
+  decodeMs: number;
+  /** From the request reaching the worker to the verdict. */
+  totalMs: number;
+  /** Whether the fixed template prefix came from the KV cache (fast path) instead of being prefilled. */
+  prefixReused?: boolean;
+}
+
+/** Token counts of one check (real tokenizer counts reported by the engine). */
+export interface VerdictTokens {
+  prompt: number;
+  completion: number;
+}
+
+/** The guard's judgement of one text. */
+export interface Verdict {
+  /** The decision after policy: true means the text may be shown. */
+  safe: boolean;
+  target: Target;
+  /** The model's own rating for the target ('unsafe' when the check failed). */
+  rating: Rating;
+  /** Violated categories the model named (codes resolved where known). */
+  categories: ViolatedCategory[];
+  /** Where the verdict came from. */
+  source: 'model' | 'cache' | 'failure';
+  /** P(unsafe) for the target when the engine could read it from the logits. */
+  unsafeProbability?: number;
+  /** The model's raw output text (empty for failures that happened before generation). */
+  raw: string;
+  /** Why the check failed, when `source` is 'failure' or the output was unreadable. */
+  failure?: { code: string; message: string };
+  timings: VerdictTimings;
+  tokens: VerdictTokens;
+}
+
+/** Early word on a running check: the rating is known, categories may still be decoding. */
+export interface Decision {
+  target: Target;
+  rating: Rating;
+  unsafeProbability?: number;
+}
+
+/** Load progress. `progress` is 0..1 within the current phase and never goes backwards within it. */
+export interface LoadProgress {
+  phase: 'preflight' | 'fetching' | 'loading' | 'compiling' | 'ready';
+  progress: number;
+  text: string;
+  loadedBytes?: number;
+  totalBytes?: number;
+}
+
+/** What the GPU preflight found. */
+export interface GpuReport {
+  vendor: string;
+  architecture: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  shaderF16: boolean;
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+  maxComputeWorkgroupStorageSize: number;
+  maxStorageBuffersPerShaderStage: number;
+}
+
+/** What was loaded. */
+export interface ModelInfo {
+  modelId: string;
+  /** Quantization variant actually used, e.g. 'q4f32_1'. */
+  variant: string;
+  weightsUrl: string;
+  modelLibUrl: string;
+  contextWindow: number;
+  gpu: GpuReport;
+  /** Whether the loaded model supports token-level checks with prefix reuse. */
+  fastPath: boolean;
+  loadMs: number;
+}

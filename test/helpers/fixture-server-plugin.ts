@@ -1,0 +1,59 @@
+/**
+ * Vite plugin that serves test fixtures and the shared reference data with honest HTTP semantics.
+ *
+ * Vite's dev server answers unknown paths with index.html and status 200; WebLLM caches such an answer as
+ * if it were the artifact (internals notes §3.7). Model-loading tests need real 404s, real content types and
+ * byte-exact bodies, so these two prefixes bypass Vite entirely:
+ *   /__fixtures/<path>  -> test/fixtures/<path>
+ *   /__shared/<path>    -> ../shared/<path> (tokenizer, datasets; read-only)
+ * A path containing `/__status/<code>/` answers with that status (for fault tests).
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { extname, join, resolve, sep } from 'node:path';
+import type { Plugin } from 'vite';
+
+const TYPES: Record<string, string> = {
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.bin': 'application/octet-stream',
+  '.model': 'application/octet-stream',
+  '.csv': 'text/csv',
+  '.gz': 'application/gzip',
+  '.txt': 'text/plain',
+};
+
+export function fixtureServer(roots: { fixtures: string; shared: string }): Plugin {
+  const mounts: Array<[string, string]> = [
+    ['/__fixtures/', resolve(roots.fixtures)],
+    ['/__shared/', resolve(roots.shared)],
+  ];
+  return {
+    name: 'aegis-fixture-server',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const url = new URL(req.url ?? '/', 'http://x');
+        const mount = mounts.find(([prefix]) => url.pathname.startsWith(prefix));
+        if (!mount) return next();
+        const forced = /\/__status\/(\d{3})\//.exec(url.pathname);
+        if (forced) {
+          res.statusCode = Number(forced[1]);
+          res.end(`forced status ${forced[1]}`);
+          return;
+        }
+        const [prefix, dir] = mount;
+        const file = resolve(join(dir, decodeURIComponent(url.pathname.slice(prefix.length))));
+        if ((file !== dir && !file.startsWith(dir + sep)) || !existsSync(file) || !statSync(file).isFile()) {
+          res.statusCode = 404;
+          res.setHeader('content-type', 'text/plain');
+          res.end('not found');
+          return;
+        }
+        res.statusCode = 200;
+        res.setHeader('content-type', TYPES[extname(file)] ?? 'application/octet-stream');
+        res.setHeader('content-length', String(statSync(file).size));
+        res.setHeader('cache-control', 'no-store');
+        createReadStream(file).pipe(res);
+      });
+    },
+  };
+}

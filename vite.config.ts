@@ -1,0 +1,59 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from 'vite';
+import { playwright } from '@vitest/browser-playwright';
+import { fixtureServer } from './test/helpers/fixture-server-plugin.js';
+
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// Without the background-networking flags Chromium keeps dialling out on this closed network.
+const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+const browser = (args: string[]) => ({
+  enabled: true,
+  headless: true,
+  screenshotFailures: false,
+  provider: playwright({ launchOptions: { executablePath, args: [...chromiumArgs, ...args] } }),
+  instances: [{ browser: 'chromium' as const }],
+});
+
+export default defineConfig({
+  plugins: [fixtureServer({ fixtures: 'test/fixtures', shared: '../shared' })],
+  server: { fs: { allow: ['.', '../shared'] } },
+  optimizeDeps: {
+    include: ['lit', 'lit/decorators.js', 'lit/directives/class-map.js', 'comlink', '@mlc-ai/web-llm'],
+  },
+  worker: { format: 'es' },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: { name: 'node', include: ['test/node/**/*.test.ts'], environment: 'node', testTimeout: 60_000 },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 60_000,
+          browser: browser(['--enable-unsafe-webgpu']),
+        },
+      },
+      {
+        // Same browser without the WebGPU flag: requestAdapter() returns null, as on a machine without WebGPU.
+        extends: true,
+        test: {
+          name: 'browser-nogpu',
+          include: ['test/browser-nogpu/**/*.test.ts'],
+          testTimeout: 60_000,
+          browser: browser([]),
+        },
+      },
+    ],
+  },
+});
