@@ -3,6 +3,7 @@
  */
 import type { AegisError } from '../core/errors.js';
 import type { CustomCategory, Decision, LoadProgress, ModelInfo, Verdict } from '../core/types.js';
+import type { GuardStreamEvent, GuardStreamOptions, StreamSource } from '../stream/types.js';
 
 /** A WebLLM-style model record (`model`, `model_id`, `model_lib`, ...), passed to the runtime as is. */
 export interface RuntimeModelRecord {
@@ -80,6 +81,11 @@ export interface Guard {
   checkPrompt(text: string, options?: CheckOptions): Promise<Verdict>;
   /** Judges an assistant reply to `prompt`. Reads only the model's "Response Safety". */
   checkResponse(prompt: string, reply: string, options?: CheckOptions): Promise<Verdict>;
+  /**
+   * Guards a streamed assistant reply to `prompt`: text is released chunk by chunk once judged safe, and the
+   * upstream is stopped at the first unsafe chunk. Single-use iterable; see `GuardStreamEvent`.
+   */
+  guardStream(prompt: string, source: StreamSource, options?: GuardStreamOptions): AsyncIterable<GuardStreamEvent>;
   /** Subscribes to guard events; returns the unsubscribe function. */
   on<K extends keyof GuardEventMap>(event: K, listener: (value: GuardEventMap[K]) => void): () => void;
   /** Loads the model again (after a load failure, or to switch models). */

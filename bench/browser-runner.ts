@@ -1,0 +1,36 @@
+/**
+ * Runs a benchmark page in Debian Chromium: starts Vite with the project config, opens the page, waits for
+ * `window.__benchResult`, prints it and saves it under bench-results/.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { createServer } from 'vite';
+
+export async function runBrowserBench<T>(name: string, pagePath: string, timeoutMs = 300_000): Promise<T> {
+  const server = await createServer({ configFile: 'vite.config.ts', server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (!address || typeof address === 'string') throw new Error('Vite did not report a port');
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu'],
+  });
+  try {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => console.error(`[page] ${e.message}`));
+    await page.goto(`http://127.0.0.1:${address.port}${pagePath}`);
+    const handle = await page.waitForFunction(() => (window as unknown as { __benchResult?: unknown }).__benchResult, undefined, {
+      timeout: timeoutMs,
+      polling: 250,
+    });
+    const result = (await handle.jsonValue()) as T & { error?: string };
+    if (result.error) throw new Error(`benchmark page failed: ${result.error}`);
+    mkdirSync('bench-results', { recursive: true });
+    writeFileSync(`bench-results/${name}.json`, JSON.stringify(result, null, 2));
+    return result;
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}

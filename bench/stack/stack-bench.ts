@@ -1,0 +1,74 @@
+/**
+ * The guard stack's own cost per check: page -> client -> Comlink -> worker queue -> engine -> back, with an
+ * engine that answers instantly (the scripted test engine), so what is measured is our code and the worker
+ * boundary, not a model. Also watches for main-thread long tasks (> 50 ms) during load and checks.
+ */
+import { createTestGuard } from '../../test/helpers/test-guard.js';
+import { summarize } from '../stats.js';
+
+const SEQUENTIAL = 2000;
+const BURST = 5000;
+const WARMUP = 200;
+
+const longTasks: { phase: string; ms: number }[] = [];
+let phase = 'page-start';
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) longTasks.push({ phase, ms: entry.duration });
+}).observe({ type: 'longtask', buffered: true });
+
+async function run() {
+  phase = 'load';
+  const loadStart = performance.now();
+  const { guard } = createTestGuard({ timeout: 0 });
+  await guard.ready;
+  const loadMs = performance.now() - loadStart;
+
+  phase = 'sequential';
+  for (let i = 0; i < WARMUP; i++) await guard.checkPrompt(`warm-up message ${i}`);
+
+  // One at a time: the round trip a single message pays. Distinct texts so the cache never answers.
+  const latencies: number[] = [];
+  for (let i = 0; i < SEQUENTIAL; i++) {
+    const t0 = performance.now();
+    await guard.checkPrompt(`sequential message number ${i}`);
+    latencies.push(performance.now() - t0);
+  }
+
+  // Many at once: throughput of the queue and the boundary.
+  phase = 'burst';
+  const burstStart = performance.now();
+  const pending = Array.from({ length: BURST }, (_, i) => guard.checkPrompt(`burst message number ${i}`));
+  // The synchronous part: what the page pays on its own thread to hand the checks over.
+  const issueMs = performance.now() - burstStart;
+  await Promise.all(pending);
+  const burstMs = performance.now() - burstStart;
+
+  // Cached repeats: the path a re-rendered chat history takes.
+  phase = 'cached';
+  const cached: number[] = [];
+  for (let i = 0; i < 500; i++) {
+    const t0 = performance.now();
+    await guard.checkPrompt(`sequential message number ${i}`);
+    cached.push(performance.now() - t0);
+  }
+  guard.dispose();
+  await new Promise((r) => setTimeout(r, 100));
+  return {
+    userAgent: navigator.userAgent,
+    loadMs,
+    sequentialMs: summarize(latencies),
+    cachedMs: summarize(cached),
+    burst: { checks: BURST, ms: burstMs, checksPerSecond: (BURST / burstMs) * 1000, issueMsPerCheck: issueMs / BURST },
+    longTasks: { count: longTasks.length, maxMs: Math.max(0, ...longTasks.map((t) => t.ms)), all: longTasks },
+  };
+}
+
+run().then(
+  (result) => {
+    console.log(JSON.stringify(result, null, 2));
+    (window as unknown as { __benchResult: unknown }).__benchResult = result;
+  },
+  (error: unknown) => {
+    (window as unknown as { __benchResult: unknown }).__benchResult = { error: String(error) };
+  },
+);

@@ -1,0 +1,326 @@
+/**
+ * The guard service: everything the worker does between Comlink and the Engine port.
+ *
+ * - One model, one running check. Waiting checks sit in a queue where prompt checks go first.
+ * - Identical requests (same text, target, categories and policy) share one evaluation; a bounded cache
+ *   answers repeats.
+ * - A check reports its rating as soon as it is known, then resolves with the final verdict.
+ * - Failures of a check become fail-closed verdicts; only a cancellation rejects.
+ * - After the GPU device is lost the model is reloaded on the next check.
+ *
+ * Nothing here knows about Comlink (see expose.ts) or WebLLM (see engine/webllm-engine.ts).
+ */
+import {
+  AegisAbortError,
+  AegisError,
+  AegisInputError,
+  AegisTimeoutError,
+  DeviceLostError,
+  EngineError,
+  ModelNotLoadedError,
+  errorToWire,
+} from '../core/errors.js';
+import { requestKey } from '../core/policy.js';
+import type { Decision, LoadProgress, ModelInfo, Verdict } from '../core/types.js';
+import type { Engine } from '../engine/engine.js';
+import { resolveModelSpec } from '../engine/model-records.js';
+import { preflight } from '../engine/preflight.js';
+import { CheckQueue } from './check-queue.js';
+import { judgeByJson } from './json-judge.js';
+import type { Judge, Judgement } from './judge.js';
+import type { CheckEvent, CheckRequest, GuardServiceApi, ModelSource, Result, ServiceEvent } from './protocol.js';
+import { validateCheckRequest } from './validate-request.js';
+import { LruCache } from './verdict-cache.js';
+import { failureVerdict, verdictFromJudgement } from '../core/verdict.js';
+
+export interface GuardServiceOptions {
+  /** Finished judgements kept for repeats. Default 512. */
+  cacheSize?: number;
+  /** Picks the judge for a request; default: the JSON judge. */
+  selectJudge?: (engine: Engine, request: CheckRequest) => Judge;
+}
+
+/** One caller waiting for a (possibly shared) evaluation. */
+interface Subscriber {
+  request: CheckRequest;
+  onEvent?: (event: CheckEvent) => void;
+  receivedAt: number;
+  settle(result: Result<Verdict>): void;
+}
+
+/** One evaluation, shared by every identical request that arrives before it ends. */
+interface Job {
+  key: string;
+  target: CheckRequest['target'];
+  request: CheckRequest;
+  subscribers: Set<Subscriber>;
+  controller: AbortController;
+  running: boolean;
+  decision?: Decision;
+}
+
+type ModelState =
+  | { status: 'loading' | 'ready' | 'failed'; source: ModelSource; promise: Promise<ModelInfo>; controller: AbortController }
+  | { status: 'lost'; source: ModelSource };
+
+const now = () => performance.now();
+
+export class GuardService implements GuardServiceApi {
+  private listener?: (event: ServiceEvent) => void;
+  private model?: ModelState;
+  private readonly queue = new CheckQueue<Job>();
+  private readonly jobs = new Map<string, Job>();
+  private readonly byId = new Map<string, { job: Job; subscriber: Subscriber }>();
+  private readonly cache: LruCache<Judgement>;
+  private readonly selectJudge: (engine: Engine, request: CheckRequest) => Judge;
+  private pumping = false;
+
+  constructor(
+    private readonly engine: Engine,
+    options: GuardServiceOptions = {},
+  ) {
+    this.cache = new LruCache(options.cacheSize ?? 512);
+    this.selectJudge = options.selectJudge ?? (() => judgeByJson);
+    engine.onDeviceLost((error) => this.onDeviceLost(error));
+  }
+
+  async listen(listener: (event: ServiceEvent) => void): Promise<void> {
+    this.listener = listener;
+  }
+
+  async load(source: ModelSource): Promise<Result<ModelInfo>> {
+    try {
+      return { ok: true, value: await this.startLoad(source) };
+    } catch (error) {
+      return { ok: false, error: errorToWire(error) };
+    }
+  }
+
+  async unload(): Promise<void> {
+    const model = this.model;
+    this.model = undefined;
+    if (model && model.status !== 'lost') model.controller.abort(new AegisAbortError('The model was unloaded.'));
+    this.cache.clear();
+    await this.engine.unload();
+  }
+
+  async check(request: CheckRequest, onEvent?: (event: CheckEvent) => void): Promise<Result<Verdict>> {
+    const receivedAt = now();
+    try {
+      validateCheckRequest(request);
+    } catch (error) {
+      return { ok: false, error: errorToWire(error) };
+    }
+    if (this.byId.has(request.id)) {
+      return { ok: false, error: errorToWire(new AegisInputError(`A check with id "${request.id}" is already pending.`)) };
+    }
+    const key = requestKey(request);
+    const cached = this.cache.get(key);
+    if (cached) {
+      const totalMs = now() - receivedAt;
+      return { ok: true, value: verdictFromJudgement(cached, request, { queuedMs: 0, totalMs }, true) };
+    }
+    return new Promise<Result<Verdict>>((resolve) => {
+      const subscriber: Subscriber = {
+        request,
+        onEvent,
+        receivedAt,
+        settle: (result) => {
+          this.byId.delete(request.id);
+          resolve(result);
+        },
+      };
+      let job = this.jobs.get(key);
+      if (!job) {
+        job = {
+          key,
+          target: request.target,
+          request,
+          subscribers: new Set(),
+          controller: new AbortController(),
+          running: false,
+        };
+        this.jobs.set(key, job);
+        this.queue.push(job);
+      }
+      job.subscribers.add(subscriber);
+      this.byId.set(request.id, { job, subscriber });
+      if (job.running) emit(subscriber, { type: 'started', queuedMs: 0 });
+      if (job.decision) emit(subscriber, { type: 'decision', decision: job.decision });
+      void this.pump();
+    });
+  }
+
+  async cancel(id: string): Promise<void> {
+    const entry = this.byId.get(id);
+    if (!entry) return;
+    const { job, subscriber } = entry;
+    job.subscribers.delete(subscriber);
+    subscriber.settle({ ok: false, error: errorToWire(new AegisAbortError('The check was cancelled.')) });
+    if (job.subscribers.size > 0) return;
+    // Nobody waits for this evaluation any more.
+    this.jobs.delete(job.key);
+    if (!this.queue.remove(job)) job.controller.abort(new AegisAbortError('The check was cancelled.'));
+  }
+
+  private startLoad(source: ModelSource): Promise<ModelInfo> {
+    if (this.model && this.model.status !== 'lost') {
+      this.model.controller.abort(new AegisAbortError('Superseded by a newer load.'));
+    }
+    this.cache.clear();
+    const controller = new AbortController();
+    const promise = this.loadModel(source, controller.signal);
+    const state: ModelState = { status: 'loading', source, promise, controller };
+    this.model = state;
+    promise.then(
+      () => {
+        if (this.model === state) state.status = 'ready';
+      },
+      () => {
+        if (this.model === state) state.status = 'failed';
+      },
+    );
+    return promise;
+  }
+
+  private async loadModel(source: ModelSource, signal: AbortSignal): Promise<ModelInfo> {
+    const started = now();
+    const report = (progress: LoadProgress) => this.notify({ type: 'progress', progress });
+    report({ phase: 'preflight', progress: 0, text: 'Checking WebGPU…' });
+    const gpu = await preflight();
+    // Picks the variant the GPU can run (q4f32_1 without shader-f16) and builds absolute URLs.
+    const spec = resolveModelSpec(source, gpu);
+    signal.throwIfAborted();
+    const loaded = await this.engine.load(spec, { signal, onProgress: report });
+    signal.throwIfAborted();
+    return {
+      modelId: spec.modelId,
+      variant: spec.variant,
+      weightsUrl: spec.weightsUrl,
+      modelLibUrl: loaded.modelLibUrl,
+      contextWindow: loaded.contextWindow,
+      gpu,
+      fastPath: this.engine.tokens() !== undefined,
+      loadMs: now() - started,
+    };
+  }
+
+  /** Waits for a usable model, reloading after a device loss. */
+  private async ensureModel(): Promise<void> {
+    const model = this.model;
+    if (!model) throw new ModelNotLoadedError('No model is loaded: call load() first.');
+    if (model.status === 'lost') {
+      await this.startLoad(model.source);
+      return;
+    }
+    await model.promise;
+  }
+
+  private onDeviceLost(error: Error): void {
+    if (this.model) this.model = { status: 'lost', source: this.model.source };
+    this.cache.clear();
+    this.notify({ type: 'device-lost', error: errorToWire(new DeviceLostError(error.message)) });
+  }
+
+  private notify(event: ServiceEvent): void {
+    try {
+      this.listener?.(event);
+    } catch {
+      // The page's listener is best-effort; a failure there must not break loading or checks.
+    }
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (let job = this.queue.shift(); job; job = this.queue.shift()) await this.run(job);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async run(job: Job): Promise<void> {
+    job.running = true;
+    const startedAt = now();
+    for (const s of job.subscribers) emit(s, { type: 'started', queuedMs: startedAt - s.receivedAt });
+    const { signal } = job.controller;
+    const timeoutMs = job.request.timeoutMs ?? 0;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(
+            () => job.controller.abort(new AegisTimeoutError(`The check took longer than ${timeoutMs} ms.`, timeoutMs)),
+            timeoutMs,
+          )
+        : undefined;
+    try {
+      await abortable(this.ensureModel(), signal);
+      const judge = this.selectJudge(this.engine, job.request);
+      const judgement = await judge(this.engine, job.request, {
+        signal,
+        onDecision: (decision) => {
+          job.decision = decision;
+          for (const s of job.subscribers) emit(s, { type: 'decision', decision });
+        },
+      });
+      signal.throwIfAborted();
+      if (!judgement.failure) this.cache.set(job.key, judgement);
+      this.finish(job, (s) => ({
+        ok: true,
+        value: verdictFromJudgement(judgement, s.request, timingsOf(s, startedAt), false),
+      }));
+    } catch (thrown) {
+      const error = toAegisError(signal.aborted ? signal.reason : thrown);
+      if (error instanceof DeviceLostError && this.model && this.model.status !== 'lost') {
+        this.model = { status: 'lost', source: this.model.source };
+      }
+      this.finish(job, (s) => ({ ok: true, value: failureVerdict(error, s.request, timingsOf(s, startedAt)) }));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private finish(job: Job, resultFor: (s: Subscriber) => Result<Verdict>): void {
+    if (this.jobs.get(job.key) === job) this.jobs.delete(job.key);
+    for (const s of job.subscribers) s.settle(resultFor(s));
+    job.subscribers.clear();
+  }
+}
+
+function timingsOf(s: Subscriber, startedAt: number) {
+  const end = now();
+  return { queuedMs: Math.max(0, startedAt - s.receivedAt), totalMs: end - s.receivedAt };
+}
+
+function emit(s: Subscriber, event: CheckEvent): void {
+  try {
+    s.onEvent?.(event);
+  } catch {
+    // A page-side listener failing must not break the check.
+  }
+}
+
+function toAegisError(error: unknown): AegisError {
+  if (error instanceof AegisError) return error;
+  if (error instanceof Error) return new EngineError(`${error.name}: ${error.message}`, { cause: error });
+  return new EngineError(String(error));
+}
+
+/** Rejects as soon as `signal` aborts, even if `promise` is still pending (a load cannot be interrupted). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
