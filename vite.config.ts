@@ -26,7 +26,7 @@ export default defineConfig({
   plugins: [fixtureServer({ fixtures: 'test/fixtures', shared: '../shared' })],
   server: { fs: { allow: ['.', '../shared'] } },
   optimizeDeps: {
-    include: ['lit', 'lit/decorators.js', 'lit/directives/class-map.js', 'comlink', '@mlc-ai/web-llm'],
+    include: ['lit', 'lit/decorators.js', 'lit/directives/class-map.js', 'comlink', '@mlc-ai/web-llm', '@mlc-ai/web-tokenizers'],
   },
   worker: { format: 'es' },
   test: {

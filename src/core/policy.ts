@@ -85,6 +85,8 @@ export interface RequestKeyInput {
   response?: string;
   categories?: readonly CustomCategory[];
   policy: Policy;
+  /** Categories asked for even when safe: a fast safe verdict without them has none, so it is another key. */
+  wantCategories?: boolean;
 }
 
 /**
@@ -97,5 +99,6 @@ export interface RequestKeyInput {
 export function requestKey(input: RequestKeyInput): string {
   const categories = validateCustomCategories(input.categories).map((c) => [c.name, c.description ?? null]);
   const response = input.target === 'response' ? (input.response ?? null) : null;
-  return JSON.stringify(['aegis-guard/1', input.target, input.user, response, categories, policyKey(input.policy)]);
+  const key = ['aegis-guard/1', input.target, input.user, response, categories, policyKey(input.policy)];
+  return JSON.stringify(input.wantCategories === true ? [...key, 'want-categories'] : key);
 }

@@ -10,7 +10,6 @@
 import { OUTPUT_LEAD, VERDICT_FIELDS } from '../core/parse.js';
 import { renderCheckPrompt, type PromptInput, type PromptOptions } from '../core/prompt.js';
 import { LLAMA3_SPECIAL_TOKENS } from '../core/tokens.js';
-import type { Target } from '../core/types.js';
 
 /** What the model writes between the user rating and the reply rating. */
 export const RESPONSE_BRIDGE = `", "${VERDICT_FIELDS.response}": "`;
@@ -48,9 +47,4 @@ export function fastPromptParts(input: PromptInput, options: PromptOptions = {})
  */
 export function needsCategoryDecode(rating: 'safe' | 'unsafe', wantCategories: boolean | undefined): boolean {
   return rating === 'unsafe' || wantCategories === true;
-}
-
-/** The rating fields in the model's order for a target: a reply check passes the user rating first. */
-export function ratingFieldsFor(target: Target): ReadonlyArray<'prompt' | 'response'> {
-  return target === 'prompt' ? ['prompt'] : ['prompt', 'response'];
 }

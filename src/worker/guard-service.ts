@@ -26,6 +26,7 @@ import type { Engine } from '../engine/engine.js';
 import { resolveModelSpec } from '../engine/model-records.js';
 import { preflight } from '../engine/preflight.js';
 import { CheckQueue } from './check-queue.js';
+import { judgeFast } from './fast-judge.js';
 import { judgeByJson } from './json-judge.js';
 import type { Judge, Judgement } from './judge.js';
 import type { CheckEvent, CheckRequest, GuardServiceApi, ModelSource, Result, ServiceEvent } from './protocol.js';
@@ -36,7 +37,7 @@ import { failureVerdict, verdictFromJudgement } from '../core/verdict.js';
 export interface GuardServiceOptions {
   /** Finished judgements kept for repeats. Default 512. */
   cacheSize?: number;
-  /** Picks the judge for a request; default: the JSON judge. */
+  /** Picks the judge for a request; default: the fast judge when the engine offers token access, else JSON. */
   selectJudge?: (engine: Engine, request: CheckRequest) => Judge;
 }
 
@@ -80,7 +81,7 @@ export class GuardService implements GuardServiceApi {
     options: GuardServiceOptions = {},
   ) {
     this.cache = new LruCache(options.cacheSize ?? 512);
-    this.selectJudge = options.selectJudge ?? (() => judgeByJson);
+    this.selectJudge = options.selectJudge ?? ((e) => (e.tokens() ? judgeFast : judgeByJson));
     engine.onDeviceLost((error) => this.onDeviceLost(error));
   }
 

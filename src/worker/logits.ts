@@ -1,5 +1,8 @@
 /**
- * Reading decisions from raw next-token logits (before any sampling transform).
+ * Reading decisions from raw next-token logits. With WebLLM they come from a LogitProcessor, which
+ * receives the full-vocabulary logits on the CPU before logit_bias, penalties and the temperature softmax
+ * (sampleFromRawLogits, idx:13672-13693 of the pinned 0.2.86 bundle). Reading logprobs instead would not
+ * work: they are taken after temperature and are 0 / -inf at temperature 0 (internals notes §1.5).
  */
 import { VERDICT_TOKEN_IDS } from '../core/tokens.js';
 import type { Rating } from '../core/types.js';

@@ -13,8 +13,19 @@
  *   [[fault:context]] complete() rejects with ContextWindowExceededError
  *   [[fault:hang]]    complete() never finishes until aborted
  *   [[fault:crash]]   an uncaught error is thrown in the worker's event loop and complete() never finishes
+ *   [[p:0.7]]         P(unsafe) of that turn is 0.7 (the rating is 'unsafe' iff p >= 0.5); default 0.98 for a
+ *                     turn marked unsafe, else 0.02. A turn unsafe only by p names the category Needs Caution.
+ * Markers may have spaces after `[[` (`[[ unsafe]]`).
  * Load behaviour follows the weights URL: a URL containing `fail-load` fails with ModelLoadError naming it;
  * `slow-load` takes ~300 ms of progress events; `hang-load` never finishes until aborted.
+ *
+ * Token-level access (the fast path): `tokens()` returns a session only when the weights URL contains `fast`
+ * (e.g. `/__fixtures/scripted-fast/`), without `truncate` when it also contains `no-rollback`. The session
+ * uses the real Llama-3 tokenizer (/__shared/tokenizer/llama-3/tokenizer.json, loaded during load()) and
+ * models the KV cache as token ids (scripted-token-session.ts): its logits follow the same answers as
+ * complete(). In forward() the markers act per forwarded chunk: `[[delay:MS]]` and `[[fault:...]]` when the
+ * chunk containing them is forwarded (put them in a custom category's description to hit the prefix
+ * prefill), `[[tokdelay:MS]]` on every forward after the assistant header (decode steps).
  */
 import { AegisAbortError, ContextWindowExceededError, DeviceLostError, ModelLoadError } from '../../src/core/errors.js';
 import type {
@@ -26,6 +37,16 @@ import type {
   ModelSpec,
   TokenSession,
 } from '../../src/engine/engine.js';
+import type { Rating } from '../../src/core/types.js';
+import {
+  ScriptedTokenSession,
+  emptyTokenSessionStats,
+  type ForwardContext,
+  type ScriptedAnswer,
+  type TextTokenizer,
+  type TokenSessionStats,
+  type WrittenRatings,
+} from './scripted-token-session.js';
 
 const CONVERSATION = /<BEGIN CONVERSATION>\n\nuser: ([\s\S]*?)\n\n(?:response: agent: ([\s\S]*?)\n\n)?<END CONVERSATION>/;
 
@@ -33,6 +54,8 @@ export interface ScriptedEngineStats {
   loads: number;
   completions: number;
   prompts: string[];
+  /** Token-session counters (fast path), over all loads. */
+  tokens: TokenSessionStats;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -51,23 +74,62 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 function marker(text: string, name: string): string | undefined {
-  const match = new RegExp(`\\[\\[${name}(?::([\\s\\S]*?))?\\]\\]`).exec(text);
+  const match = new RegExp(`\\[\\[\\s*${name}(?::([\\s\\S]*?))?\\]\\]`).exec(text);
   return match ? (match[1] ?? '') : undefined;
+}
+
+/** One turn as scripted: P(unsafe) and the categories it names when rated unsafe. */
+function scriptedTurn(text: string): { p: number; categories: string[] } {
+  const unsafe = marker(text, 'unsafe');
+  const p = marker(text, 'p');
+  const categories =
+    unsafe === undefined ? ['Needs Caution'] : unsafe.trim() === '' ? ['Violence'] : unsafe.split(',').map((c) => c.trim());
+  return { p: p === undefined ? (unsafe === undefined ? 0.02 : 0.98) : Number(p), categories };
+}
+
+/**
+ * The answer and per-turn P(unsafe) for this conversation, following the markers. A turn's rating is the one
+ * already written (`written`, when a judge forced it) or else the greedy one (p >= 0.5).
+ */
+export function scriptedVerdict(user: string, response: string | undefined, written: WrittenRatings = {}): ScriptedAnswer {
+  const u = scriptedTurn(user);
+  const r = response === undefined ? undefined : scriptedTurn(response);
+  const p = { user: u.p, ...(r ? { response: r.p } : {}) };
+  const raw = marker(user, 'raw') ?? (response === undefined ? undefined : marker(response, 'raw'));
+  if (raw !== undefined) return { text: raw, p };
+  const rate = (turn: { p: number }, forced: Rating | undefined): Rating => forced ?? (turn.p >= 0.5 ? 'unsafe' : 'safe');
+  const userRating = rate(u, written.user);
+  const responseRating = r ? rate(r, written.response) : undefined;
+  const categories = [
+    ...(userRating === 'unsafe' ? u.categories : []),
+    ...(r && responseRating === 'unsafe' ? r.categories : []),
+  ];
+  const parts = [`"User Safety": "${userRating}"`];
+  if (responseRating) parts.push(`"Response Safety": "${responseRating}"`);
+  if (categories.length > 0) parts.push(`"Safety Categories": "${[...new Set(categories)].join(', ')}"`);
+  return { text: `{${parts.join(', ')}}`, p };
 }
 
 /** The JSON the real model would write for this conversation, following the markers. */
 export function scriptedAnswer(user: string, response: string | undefined): string {
-  const raw = marker(user, 'raw') ?? (response === undefined ? undefined : marker(response, 'raw'));
-  if (raw !== undefined) return raw;
-  const userUnsafe = marker(user, 'unsafe');
-  const responseUnsafe = response === undefined ? undefined : marker(response, 'unsafe');
-  const categories = [userUnsafe, responseUnsafe]
-    .filter((m): m is string => m !== undefined)
-    .flatMap((m) => (m.trim() === '' ? ['Violence'] : m.split(',').map((c) => c.trim())));
-  const parts = [`"User Safety": "${userUnsafe === undefined ? 'safe' : 'unsafe'}"`];
-  if (response !== undefined) parts.push(`"Response Safety": "${responseUnsafe === undefined ? 'safe' : 'unsafe'}"`);
-  if (categories.length > 0) parts.push(`"Safety Categories": "${[...new Set(categories)].join(', ')}"`);
-  return `{${parts.join(', ')}}`;
+  return scriptedVerdict(user, response).text;
+}
+
+let tokenizerPromise: Promise<TextTokenizer> | undefined;
+/** The real Llama-3 tokenizer, loaded once per worker (it takes seconds). */
+function llama3Tokenizer(): Promise<TextTokenizer> {
+  tokenizerPromise ??= (async () => {
+    const { Tokenizer } = await import('@mlc-ai/web-tokenizers');
+    const response = await fetch(new URL('/__shared/tokenizer/llama-3/tokenizer.json', self.location.origin));
+    if (!response.ok) throw new Error(`Scripted engine: tokenizer.json: HTTP ${response.status}`);
+    const tokenizer = await Tokenizer.fromJSON(await response.arrayBuffer());
+    return {
+      encode: (text: string) => Array.from(tokenizer.encode(text)),
+      decode: (ids: number[]) => tokenizer.decode(Int32Array.from(ids)),
+    };
+  })();
+  tokenizerPromise.catch(() => (tokenizerPromise = undefined));
+  return tokenizerPromise;
 }
 
 /** Splits output into token-like pieces (words, punctuation, quotes) the way a BPE stream arrives. */
@@ -76,12 +138,14 @@ function pieces(text: string): string[] {
 }
 
 export class ScriptedEngine implements Engine {
-  readonly stats: ScriptedEngineStats = { loads: 0, completions: 0, prompts: [] };
+  readonly stats: ScriptedEngineStats = { loads: 0, completions: 0, prompts: [], tokens: emptyTokenSessionStats() };
   private loaded?: ModelSpec;
+  private session?: ScriptedTokenSession;
   private readonly lostListeners = new Set<(error: Error) => void>();
 
   async load(spec: ModelSpec, { onProgress, signal }: LoadOptions = {}): Promise<EngineLoadResult> {
     this.loaded = undefined;
+    this.session = undefined;
     const url = spec.weightsUrl;
     onProgress?.({ phase: 'fetching', progress: 0, text: `Fetching ${url}`, loadedBytes: 0, totalBytes: 1000 });
     if (url.includes('fail-load')) {
@@ -94,6 +158,18 @@ export class ScriptedEngine implements Engine {
       signal?.throwIfAborted();
       onProgress?.({ phase: 'fetching', progress: i / steps, text: `Fetching params ${i}/${steps}`, loadedBytes: (1000 * i) / steps, totalBytes: 1000 });
     }
+    if (url.includes('fast')) {
+      const tokenizer = await llama3Tokenizer();
+      signal?.throwIfAborted();
+      this.session = new ScriptedTokenSession({
+        tokenizer,
+        contextWindow: spec.contextWindow,
+        rollback: !url.includes('no-rollback'),
+        answer: scriptedVerdict,
+        beforeForward: (context) => this.beforeForward(context),
+        stats: this.stats.tokens,
+      });
+    }
     onProgress?.({ phase: 'loading', progress: 1, text: 'Loading model from cache' });
     onProgress?.({ phase: 'ready', progress: 1, text: 'Finish loading on WebGPU - scripted' });
     this.loaded = spec;
@@ -103,6 +179,7 @@ export class ScriptedEngine implements Engine {
 
   async unload(): Promise<void> {
     this.loaded = undefined;
+    this.session = undefined;
   }
 
   async complete(prompt: string, { maxTokens, stop = [], signal, onText }: CompleteOptions): Promise<Completion> {
@@ -114,24 +191,7 @@ export class ScriptedEngine implements Engine {
     const user = conversation[1]!;
     const response = conversation[2];
     const judged = `${user}\n${response ?? ''}`;
-    const fault = marker(judged, 'fault');
-    if (fault === 'engine') throw new Error('Scripted engine failure');
-    if (fault === 'context') {
-      throw new ContextWindowExceededError('Prompt tokens exceed context window size: number of prompt tokens: 5000; context window size: 4096', 5000, 4096);
-    }
-    if (fault === 'device-lost') {
-      this.loaded = undefined;
-      const error = new DeviceLostError('Device was lost (scripted).');
-      for (const listener of this.lostListeners) listener(error);
-      throw error;
-    }
-    if (fault === 'crash') {
-      setTimeout(() => {
-        throw new Error('Scripted worker crash');
-      });
-      await sleep(1e9, signal);
-    }
-    if (fault === 'hang') await sleep(1e9, signal);
+    await this.applyFault(marker(judged, 'fault'), signal);
     const started = performance.now();
     // Only sleep when asked: nested zero timeouts are clamped to 4 ms, which would make the engine slow.
     const delay = Number(marker(judged, 'delay') ?? 0);
@@ -172,8 +232,39 @@ export class ScriptedEngine implements Engine {
     };
   }
 
+  /** The markers' faults, shared by complete() and the token session's forward(). */
+  private async applyFault(fault: string | undefined, signal: AbortSignal | undefined): Promise<void> {
+    if (fault === 'engine') throw new Error('Scripted engine failure');
+    if (fault === 'context') {
+      throw new ContextWindowExceededError('Prompt tokens exceed context window size: number of prompt tokens: 5000; context window size: 4096', 5000, 4096);
+    }
+    if (fault === 'device-lost') {
+      this.loaded = undefined;
+      const error = new DeviceLostError('Device was lost (scripted).');
+      for (const listener of this.lostListeners) listener(error);
+      throw error;
+    }
+    if (fault === 'crash') {
+      setTimeout(() => {
+        throw new Error('Scripted worker crash');
+      });
+      await sleep(1e9, signal);
+    }
+    if (fault === 'hang') await sleep(1e9, signal);
+  }
+
+  protected async beforeForward({ chunk, cache, decoding, signal }: ForwardContext): Promise<void> {
+    if (!this.loaded) throw new Error('ModelNotLoadedError: no model loaded');
+    await this.applyFault(marker(chunk, 'fault'), signal);
+    // Only sleep when asked (nested zero timeouts are clamped to 4 ms).
+    const delay = Number(marker(chunk, 'delay') ?? 0);
+    if (delay > 0) await sleep(delay, signal);
+    const tokenDelay = decoding ? Number(marker(cache(), 'tokdelay') ?? 0) : 0;
+    if (tokenDelay > 0) await sleep(tokenDelay, signal);
+  }
+
   tokens(): TokenSession | undefined {
-    return undefined;
+    return this.loaded ? this.session : undefined;
   }
 
   onDeviceLost(listener: (error: Error) => void): () => void {

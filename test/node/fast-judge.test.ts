@@ -1,0 +1,248 @@
+/**
+ * The fast judge against the scripted KV-cache model with the real Llama-3 tokenizer (no worker): what it
+ * forwards, when it decodes, how it rolls back, and that it reads the same answers as the JSON judge.
+ */
+import { beforeAll, describe, expect, test } from 'vitest';
+import { AegisAbortError, ContextWindowExceededError } from '../../src/core/errors.js';
+import { renderCheckPrefix } from '../../src/core/prompt.js';
+import { VERDICT_TOKEN_IDS } from '../../src/core/tokens.js';
+import type { CustomCategory } from '../../src/core/types.js';
+import { judgeFast } from '../../src/worker/fast-judge.js';
+import { fastPromptParts } from '../../src/worker/fast-prompt.js';
+import { judgeByJson } from '../../src/worker/json-judge.js';
+import { AGREEMENT_CASES, COMPETITOR } from '../helpers/agreement-cases.js';
+import { NODE_SPEC, NodeFastEngine, checkRequest, judgeContext, type NodeFastEngineOptions } from '../helpers/node-fast-engine.js';
+import { scriptedAnswer } from '../helpers/scripted-engine.js';
+import { skewedSession, type RollbackSkew } from '../helpers/skewed-session.js';
+import { loadLlama3Tokenizer, type Llama3Tokenizer } from './core-llama3-tokenizer.js';
+
+let tk: Llama3Tokenizer;
+let prefixLength: number;
+beforeAll(async () => {
+  tk = await loadLlama3Tokenizer();
+  prefixLength = tk.encode(renderCheckPrefix()).length;
+});
+
+async function engineWith(options: NodeFastEngineOptions = {}): Promise<NodeFastEngine> {
+  const engine = new NodeFastEngine(tk, options);
+  await engine.load(NODE_SPEC);
+  return engine;
+}
+
+const suffixLength = (user: string, response?: string, categories?: CustomCategory[]) =>
+  tk.encode(fastPromptParts({ user, response }, { categories }).suffix).length;
+
+/** Tokens of the scripted answer after the target's rating word: the decode steps the judge should take. */
+function tailTokens(answer: string, ratingIndex: number): number {
+  const ids = tk.encode(answer);
+  const positions = ids.flatMap((id, i) => (id === VERDICT_TOKEN_IDS.safe || id === VERDICT_TOKEN_IDS.unsafe ? [i] : []));
+  return ids.length - positions[ratingIndex]! - 1;
+}
+
+describe('prompt checks', () => {
+  test('the prefix is prefilled once; a safe check then costs one suffix prefill and no decode step', async () => {
+    const engine = await engineWith();
+    const ctx = judgeContext();
+    const first = await judgeFast(engine, checkRequest('prompt', 'How do I bake bread?'), ctx);
+    expect(first).toMatchObject({ rating: 'safe', categories: [], raw: '{"User Safety": "safe', prefixReused: false, completionTokens: 0 });
+    expect(first.unsafeProbability).toBeCloseTo(0.02, 6);
+    expect(first.promptTokens).toBe(prefixLength + suffixLength('How do I bake bread?'));
+    expect(ctx.decisions).toHaveLength(1);
+    expect(ctx.decisions[0]).toMatchObject({ target: 'prompt', rating: 'safe' });
+
+    const second = await judgeFast(engine, checkRequest('prompt', 'And rye bread?'), judgeContext());
+    expect(second).toMatchObject({ rating: 'safe', prefixReused: true, completionTokens: 0 });
+    expect(second.promptTokens).toBe(suffixLength('And rye bread?'));
+
+    const s = engine.tokenStats;
+    expect(s.forwards).toEqual([prefixLength, suffixLength('How do I bake bread?'), suffixLength('And rye bread?')]);
+    expect(s.prefillsFromEmpty).toBe(1);
+    expect(s.truncates).toEqual([prefixLength, prefixLength]);
+    expect(engine.scriptedSession.kvLength()).toBe(prefixLength);
+  });
+
+  test('an unsafe prompt decodes the rest of the answer, one step per token, and reads its categories', async () => {
+    const engine = await engineWith();
+    const user = 'teach me [[unsafe:Violence, Fraud/Deception, Made Up Thing]]';
+    const j = await judgeFast(engine, checkRequest('prompt', user), judgeContext());
+    const answer = scriptedAnswer(user, undefined);
+    expect(j.raw).toBe(answer);
+    expect(j.rating).toBe('unsafe');
+    expect(j.unsafeProbability).toBeCloseTo(0.98, 6);
+    expect(j.categories).toEqual([
+      { code: 'S1', name: 'Violence' },
+      { code: 'S16', name: 'Fraud/Deception' },
+      { code: null, name: 'Made Up Thing' },
+    ]);
+    expect(j.completionTokens).toBe(tailTokens(answer, 0));
+    expect(engine.tokenStats.forwards.slice(2)).toEqual(Array(j.completionTokens).fill(1));
+  });
+
+  test('wantCategories decodes a safe answer too (one step: the model closes the object)', async () => {
+    const engine = await engineWith();
+    const j = await judgeFast(engine, checkRequest('prompt', 'hello there', { wantCategories: true }), judgeContext());
+    expect(j).toMatchObject({ rating: 'safe', categories: [], raw: '{"User Safety": "safe"}', completionTokens: 1 });
+  });
+
+  test.each([
+    // text, threshold, expected rating, categories decoded
+    ['maybe [[p:0.6]]', 0.5, 'unsafe', ['Needs Caution']],
+    ['maybe [[p:0.6]]', 0.7, 'safe', []],
+    // Below the model's own choice: the threshold forces 'unsafe' and the model goes on from there.
+    ['borderline [[p:0.4]] [[unsafe:Threat]]', 0.3, 'unsafe', ['Threat']],
+    ['borderline [[p:0.4]] [[unsafe:Threat]]', 0.5, 'safe', []],
+    ['clearly bad [[unsafe]]', 0.99, 'safe', []],
+    ['clearly bad [[unsafe]]', 0.95, 'unsafe', ['Violence']],
+  ] as const)('threshold policy: %s at threshold %s is %s', async (text, threshold, rating, names) => {
+    const engine = await engineWith();
+    const j = await judgeFast(engine, checkRequest('prompt', text, { policy: { threshold } }), judgeContext());
+    expect(j.rating).toBe(rating);
+    expect(j.categories.map((c) => c.name)).toEqual(names);
+    expect(j.completionTokens > 0).toBe(rating === 'unsafe');
+  });
+});
+
+describe('reply checks', () => {
+  test('the user rating, the reply field and the reply rating follow the model’s order in one extra forward', async () => {
+    const engine = await engineWith();
+    const j = await judgeFast(engine, checkRequest('response', 'Which phone?', { response: 'Ours is nice. [[p:0.3]]' }), judgeContext());
+    expect(j).toMatchObject({ rating: 'safe', completionTokens: 1, raw: '{"User Safety": "safe", "Response Safety": "safe' });
+    expect(j.unsafeProbability).toBeCloseTo(0.3, 6);
+    expect(j.promptTokens).toBe(prefixLength + suffixLength('Which phone?', 'Ours is nice. [[p:0.3]]') + 6);
+    expect(engine.tokenStats.forwards.at(-1)).toBe(7);
+  });
+
+  test('an unsafe user turn does not block a safe reply; an unsafe reply decodes its categories', async () => {
+    const engine = await engineWith();
+    const refusal = await judgeFast(engine, checkRequest('response', 'hurt someone [[unsafe]]', { response: 'I cannot help.' }), judgeContext());
+    expect(refusal).toMatchObject({ rating: 'safe', categories: [], raw: '{"User Safety": "unsafe", "Response Safety": "safe' });
+    const user = 'tell me a story';
+    const reply = 'Here is how [[unsafe:Violence]]';
+    const harmful = await judgeFast(engine, checkRequest('response', user, { response: reply }), judgeContext());
+    expect(harmful).toMatchObject({ rating: 'unsafe', categories: [{ code: 'S1', name: 'Violence' }], raw: scriptedAnswer(user, reply) });
+    expect(harmful.completionTokens).toBe(1 + tailTokens(scriptedAnswer(user, reply), 1));
+  });
+});
+
+describe('the fast path and the JSON path read the same answers', () => {
+  test.each(AGREEMENT_CASES)('$name', async ({ target, user, response }) => {
+    const engine = await engineWith();
+    for (const wantCategories of [true, false]) {
+      const request = checkRequest(target, user, { response, categories: COMPETITOR, wantCategories });
+      const fast = await judgeFast(engine, request, judgeContext());
+      const json = await judgeByJson(engine, request, judgeContext());
+      expect(fast.failure).toBe(json.failure);
+      expect(fast.rating).toBe(json.rating);
+      // Without wantCategories a safe verdict stops before the categories.
+      if (wantCategories || fast.rating === 'unsafe') expect(fast.categories).toEqual(json.categories);
+      if (!json.failure && (wantCategories || fast.rating === 'unsafe')) expect(fast.raw).toBe(json.raw);
+    }
+  });
+});
+
+describe('prefix reuse', () => {
+  test('without truncate every check resets and prefills prefix + suffix in one forward, with the same verdicts', async () => {
+    const withRollback = await engineWith();
+    const without = await engineWith({ rollback: false });
+    const texts = ['first question', 'bad one [[unsafe:Threat]]', 'third [[p:0.3]]'];
+    for (const text of texts) {
+      const a = await judgeFast(withRollback, checkRequest('prompt', text), judgeContext());
+      const b = await judgeFast(without, checkRequest('prompt', text), judgeContext());
+      expect(b).toMatchObject({ rating: a.rating, categories: a.categories, raw: a.raw, prefixReused: false });
+      expect(b.unsafeProbability).toBe(a.unsafeProbability);
+      expect(b.promptTokens).toBe(prefixLength + suffixLength(text));
+    }
+    expect(without.tokenStats.resets).toBe(3);
+    expect(without.tokenStats.prefillsFromEmpty).toBe(3);
+    expect(without.tokenStats.truncates).toEqual([]);
+    expect(without.tokenStats.forwards.filter((n) => n > 1)).toEqual(texts.map((t) => prefixLength + suffixLength(t)));
+  });
+
+  test('a different custom-category set re-prefills only the part of the prefix that differs', async () => {
+    const engine = await engineWith();
+    const a = [{ name: 'Spoilers', description: 'Plot twists.' }];
+    const b = [{ name: 'Medical Advice' }];
+    const prefixA = tk.encode(renderCheckPrefix({ categories: a }));
+    const prefixB = tk.encode(renderCheckPrefix({ categories: b }));
+    let common = 0;
+    while (prefixA[common] === prefixB[common]) common++;
+    await judgeFast(engine, checkRequest('prompt', 'x', { categories: a }), judgeContext());
+    const j = await judgeFast(engine, checkRequest('prompt', 'the butler did it [[unsafe:Spoilers]]', { categories: b }), judgeContext());
+    expect(j.prefixReused).toBe(false);
+    expect(j.promptTokens).toBe(prefixB.length - common + suffixLength('the butler did it [[unsafe:Spoilers]]', undefined, b));
+    expect(engine.tokenStats.truncates).toContain(common);
+    // 'Spoilers' is not a category of this prompt any more: the name is kept, with no code.
+    expect(j.categories).toEqual([{ code: null, name: 'Spoilers' }]);
+    const back = await judgeFast(engine, checkRequest('prompt', 'the butler did it [[unsafe:Spoilers]]', { categories: a }), judgeContext());
+    expect(back.categories).toEqual([{ code: 'S24', name: 'Spoilers' }]);
+    expect(engine.tokenStats.prefillsFromEmpty).toBe(1);
+  });
+
+  test('a cache changed behind the judge’s back is detected and the prefix prefilled again', async () => {
+    const engine = await engineWith();
+    await judgeFast(engine, checkRequest('prompt', 'one'), judgeContext());
+    await engine.scriptedSession.reset();
+    const j = await judgeFast(engine, checkRequest('prompt', 'two [[unsafe]]'), judgeContext());
+    expect(j).toMatchObject({ rating: 'unsafe', prefixReused: false });
+    expect(engine.tokenStats.prefillsFromEmpty).toBe(2);
+  });
+
+  describe('a wrong rollback is caught by the KV model', () => {
+    // After check 1 the cache should hold exactly the prefix. Check 2 is judged on top of whatever is left.
+    const check1 = '[[ nothing to see here';
+    const check2 = 'unsafe]] hello';
+    async function secondCheck(skew: RollbackSkew) {
+      const engine = await engineWith({ wrap: (s) => skewedSession(s, skew) });
+      await judgeFast(engine, checkRequest('prompt', check1), judgeContext());
+      return judgeFast(engine, checkRequest('prompt', check2), judgeContext()).then(
+        (j) => ({ rating: j.rating, judged: engine.tokenStats.judgedUsers.at(-1) }),
+        (e: unknown) => ({ error: String(e) }),
+      );
+    }
+
+    test('the exact rollback judges check 2 alone', async () => {
+      expect(await secondCheck(0)).toEqual({ rating: 'safe', judged: check2 });
+    });
+    test('one stale token kept: the model sees "[[ unsafe]]" and the verdict flips', async () => {
+      expect(tk.encode(` ${check1}`)[0]).toBe(tk.encode(' [[')[0]);
+      expect(await secondCheck(1)).toEqual({ rating: 'unsafe', judged: `[[ ${check2}` });
+    });
+    test('one prefix token popped: the conversation block is broken and the check fails', async () => {
+      expect(await secondCheck(-1)).toEqual({ error: expect.stringContaining('no well-formed conversation block') });
+    });
+    test('no rollback at all: check 1 is still in the cache and the check fails', async () => {
+      expect(await secondCheck('ignored')).toEqual({ error: expect.stringContaining('would not write') });
+    });
+  });
+});
+
+describe('limits and cancellation', () => {
+  test('a check that does not fit the context window fails before forwarding, and the prefix survives', async () => {
+    const engine = await engineWith({ contextWindow: 512 });
+    await judgeFast(engine, checkRequest('prompt', 'short'), judgeContext());
+    const forwards = engine.tokenStats.forwards.length;
+    const long = 'word '.repeat(200);
+    const error = await judgeFast(engine, checkRequest('prompt', long), judgeContext()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ContextWindowExceededError);
+    expect((error as ContextWindowExceededError).promptTokens).toBe(prefixLength + suffixLength(long));
+    expect(engine.tokenStats.forwards.length).toBe(forwards);
+    expect(await judgeFast(engine, checkRequest('prompt', 'short again'), judgeContext())).toMatchObject({ prefixReused: true });
+  });
+
+  const slowPrefix = [{ name: 'Spoilers', description: 'Plot twists. [[delay:300]]' }];
+  test.each([
+    ['prefix prefill', 'hello', slowPrefix, false],
+    ['check prefill', 'hello [[delay:300]]', undefined, true],
+    ['category decoding', 'bad [[unsafe:Violence, Threat, Fraud/Deception]] [[tokdelay:60]]', undefined, true],
+  ] as const)('cancelling during the %s rejects, and the next check is right', async (_phase, text, categories, prefixSurvives) => {
+    const engine = await engineWith();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new AegisAbortError('The check was cancelled.')), 100);
+    const request = checkRequest('prompt', text, { categories: categories ? [...categories] : undefined });
+    await expect(judgeFast(engine, request, judgeContext(controller.signal))).rejects.toBeInstanceOf(AegisAbortError);
+    const next = await judgeFast(engine, checkRequest('prompt', 'after [[unsafe:Threat]]'), judgeContext());
+    expect(next).toMatchObject({ rating: 'unsafe', categories: [{ code: 'S11', name: 'Threat' }] });
+    // The plain prefix was cached by the first check unless its own prefill was the one cancelled.
+    expect(next.prefixReused).toBe(prefixSurvives);
+  });
+});
