@@ -1,0 +1,148 @@
+/**
+ * The aegis-guard CLI: help, argument errors (one line, exit status 1), build-model and verify-model runs,
+ * and the shipped bin (compiled with tsconfig.build.json) working the way `npx aegis-guard` runs it.
+ */
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { main } from '../../src/build/cli.js';
+import { parseArgs } from '../../src/build/cli-args.js';
+import { writeTinyLlama, writeTinyLora, type TinyLlama, type TinyLora } from '../helpers/build-tiny-llama.js';
+
+const run = promisify(execFile);
+
+let work: string;
+let base: TinyLlama;
+let lora: TinyLora;
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'aegis-cli-'));
+  base = await writeTinyLlama(join(work, 'base'));
+  lora = await writeTinyLora(join(work, 'lora'), base);
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s), isTTY: false } });
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+describe('arguments and help', () => {
+  test('--help documents the commands; no command prints usage and fails', async () => {
+    const help = await cli('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/build-model/);
+    expect(help.stdout).toMatch(/verify-model/);
+    expect((await cli()).code).toBe(1);
+  });
+
+  test('build-model --help lists every option and the environment', async () => {
+    const { code, stdout } = await cli('build-model', '--help');
+    expect(code).toBe(0);
+    for (const o of ['--base', '--adapter', '--quantization', '--out', '--force', '--model', '--context-window', '--cache-dir', '--json', 'HF_TOKEN']) expect(stdout).toContain(o);
+    expect((await cli('verify-model', '--help')).stdout).toContain('--model-lib');
+  });
+
+  test.each([
+    [['build-model', '--quantisation', 'q4f16_1'], /^aegis-guard: unknown option --quantisation \(did you mean --quantization\?\)\n$/],
+    [['build-model', '--base', 'x'], /^aegis-guard: build-model needs --quantization, --out \(see --help\)\n$/],
+    [['build-model', '--base'], /^aegis-guard: --base needs a value/],
+    [['build-model', '--force=yes'], /^aegis-guard: --force takes no value/],
+    [['build-model', '--out', 'a', '--out', 'b'], /^aegis-guard: --out is given twice/],
+    [['frobnicate'], /^aegis-guard: unknown command "frobnicate"/],
+    [['verify-model'], /^aegis-guard: verify-model needs exactly one model folder/],
+    [['verify-model', 'x', '--samples', '-3'], /^aegis-guard: --samples needs a value|must be a positive integer/],
+  ])('%j -> exit 1 with one line', async (argv, message) => {
+    const r = await cli(...argv);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('the parser takes --name=value and positionals', () => {
+    const specs = [{ name: 'out', type: 'string' as const, help: '' }, { name: 'force', type: 'boolean' as const, help: '' }];
+    expect(parseArgs(['x', '--out=a b', '--force', '--', '--y'], specs)).toEqual({ options: { out: 'a b', force: true }, positionals: ['x', '--y'] });
+  });
+});
+
+describe('commands', () => {
+  test('build-model --json, then verify-model against the sources', async () => {
+    const out = join(work, 'out');
+    const built = await cli('build-model', '--base', base.dir, '--adapter', lora.dir, '--quantization', 'q4f16_1', '--out', out, '--json', '--skip-base-check');
+    expect(built.stderr).toMatch(/convert q4f16_1 \[#+\] 100.0%/);
+    expect(built.code).toBe(0);
+    const summary = JSON.parse(built.stdout);
+    expect(summary).toMatchObject({ quantization: 'q4f16_1', params: 25, shards: 1 });
+    expect(summary.inputMBps).toBeGreaterThan(0);
+    expect(summary.peakRssBytes).toBeGreaterThan(0);
+    const verified = await cli('verify-model', out, '--base', base.dir, '--adapter', lora.dir, '--skip-base-check', '--quiet');
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/q4f16_1, 25 tensors in 1 shards/);
+    expect(verified.stdout).toMatch(/max abs error \d\.\d+e-\d+ \(0\.\d+ quantization steps\)\nOK\n$/);
+  });
+
+  test('a failing build prints one line and leaves nothing; --quiet prints no progress', async () => {
+    const out = join(work, 'out-fail');
+    const r = await cli('build-model', '--base', base.dir, '--adapter', join(work, 'nope'), '--quantization', 'q4f16_1', '--out', out, '--quiet');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`aegis-guard: adapter ${join(work, 'nope')} is neither a folder nor a Hugging Face id (owner/name)\n`);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  test('verify-model on a damaged model exits 1 and lists the problems', async () => {
+    const out = join(work, 'out-damaged');
+    expect((await cli('build-model', '--base', base.dir, '--quantization', 'q4f32_1', '--out', out, '--quiet')).code).toBe(0);
+    writeFileSync(join(out, 'params_shard_0.bin'), 'short');
+    const r = await cli('verify-model', out);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/problem: shard params_shard_0.bin has 5 bytes/);
+    expect(r.stderr).toMatch(/^aegis-guard: .* failed verification: 1 problem\(s\), first: shard params_shard_0.bin has 5 bytes/);
+  });
+
+  test('--model aegis-guard-2.0 enforces the manifest architecture', async () => {
+    const r = await cli('build-model', '--model', 'aegis-guard-2.0', '--base', base.dir, '--quantization', 'q4f16_1', '--out', join(work, 'o-m'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/is not meta-llama\/Llama-3.1-8B-Instruct's architecture: hiddenSize 64 \(manifest: 4096\)/);
+  });
+});
+
+describe('the shipped bin (what npx aegis-guard runs)', () => {
+  test('the build config (tsconfig.build.json) compiles the CLI and bin/aegis-guard.js runs it', { timeout: 180_000 }, async () => {
+    const pkg = join(work, 'pkg');
+    mkdirSync(join(pkg, 'bin'), { recursive: true });
+    // The repository's build config (npm run build), limited to the builder so other folders cannot break this test.
+    const config = join(pkg, 'tsconfig.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        extends: join(process.cwd(), 'tsconfig.build.json'),
+        compilerOptions: {
+          rootDir: join(process.cwd(), 'src'),
+          outDir: join(pkg, 'dist'),
+          typeRoots: [join(process.cwd(), 'node_modules/@types'), join(process.cwd(), 'node_modules')],
+          declaration: false,
+          declarationMap: false,
+          sourceMap: false,
+        },
+        include: [join(process.cwd(), 'src/build')],
+        exclude: [],
+      }),
+    );
+    await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', config]);
+    copyFileSync('bin/aegis-guard.js', join(pkg, 'bin/aegis-guard.js'));
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'aegis-guard', version: '9.9.9', type: 'module' }));
+    const bin = join(pkg, 'bin/aegis-guard.js');
+    expect((await run(process.execPath, [bin, '--version'])).stdout).toBe('9.9.9\n');
+    const out = join(work, 'out-bin');
+    const { stdout } = await run(process.execPath, [bin, 'build-model', '--base', base.dir, '--quantization', 'q4f32_1', '--out', out, '--quiet']);
+    expect(stdout).toMatch(/^Built .* \(q4f32_1\): 25 tensors in 1 shards/);
+    expect(readFileSync(join(out, 'mlc-chat-config.json'), 'utf8')).toContain('"sliding_window_size": -1');
+    const failed = await run(process.execPath, [bin, 'build-model', '--bogus']).catch((e: { code: number; stderr: string }) => e);
+    expect((failed as { code: number }).code).toBe(1);
+    expect((failed as { stderr: string }).stderr).toBe('aegis-guard: unknown option --bogus\n');
+  });
+});
