@@ -26,7 +26,7 @@ export default defineConfig({
   plugins: [fixtureServer({ fixtures: 'test/fixtures', shared: '../shared' })],
   server: { fs: { allow: ['.', '../shared'] } },
   optimizeDeps: {
-    include: ['lit', 'lit/decorators.js', 'lit/directives/class-map.js', 'comlink', '@mlc-ai/web-llm', '@mlc-ai/web-tokenizers'],
+    include: ['lit', 'lit/decorators.js', 'lit/directives/class-map.js', 'comlink', '@mlc-ai/web-llm', '@mlc-ai/web-tokenizers', 'ai', 'ai/test', 'openai', 'deep-chat'],
   },
   worker: { format: 'es' },
   test: {
