@@ -4,43 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseCsv } from './corpora.js';
 
 export const XSTEST_FILES = ['xstest_v2_completions_gpt4.csv', 'xstest_v2_completions_mistralinstruct.csv'];
 
 const datasetDir = fileURLToPath(new URL('../../shared/datasets/xstest/', import.meta.url));
-
-/** RFC 4180 CSV: quoted fields may hold commas, newlines and doubled quotes. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
-}
 
 export interface Completion {
   id: string;
@@ -50,18 +18,13 @@ export interface Completion {
 
 /** The completions of one XSTest file, in dataset order (rows without a completion are skipped). */
 export function loadCompletions(file: string): Completion[] {
-  const [header, ...rows] = parseCsv(readFileSync(datasetDir + file, 'utf8'));
-  const col = (name: string) => {
-    const at = header!.indexOf(name);
-    if (at < 0) throw new Error(`${file}: no column ${name}`);
-    return at;
-  };
-  const id = col('id');
-  const prompt = col('prompt');
-  const completion = col('completion');
-  return rows
-    .filter((r) => r.length === header!.length && r[completion]!.trim() !== '')
-    .map((r) => ({ id: r[id]!, prompt: r[prompt]!, completion: r[completion]! }));
+  const records = parseCsv(readFileSync(datasetDir + file, 'utf8'));
+  for (const column of ['id', 'prompt', 'completion']) {
+    if (records[0] && !(column in records[0])) throw new Error(`${file}: no column ${column}`);
+  }
+  return records
+    .filter((r) => r.completion!.trim() !== '')
+    .map((r) => ({ id: r.id!, prompt: r.prompt!, completion: r.completion! }));
 }
 
 export interface LongReply {

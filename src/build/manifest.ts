@@ -11,17 +11,11 @@ import { BuildArgumentError, MissingFileError } from './errors.js';
 import type { LlamaArchitecture } from './llama-config.js';
 import { QUANTIZATIONS, type QuantizationName } from './param-plan.js';
 
-export interface ManifestArchitecture {
-  family: 'llama';
-  hiddenSize: number;
-  numLayers: number;
-  numHeads: number;
-  numKvHeads: number;
-  headDim: number;
-  intermediateSize: number;
-  vocabSize: number;
-  tieWordEmbeddings: boolean;
-}
+/** The shape facts a manifest pins: the parameter list depends on exactly these. */
+export type ManifestArchitecture = { family: 'llama' } & Pick<
+  LlamaArchitecture,
+  'hiddenSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'intermediateSize' | 'vocabSize' | 'tieWordEmbeddings'
+>;
 
 export interface ManifestVariant {
   quantization: QuantizationName;
