@@ -1,0 +1,41 @@
+/**
+ * Turns what went wrong in a check (a fail-closed verdict's `failure`, or a thrown value) into the typed
+ * error the `aegis-error` event carries, and into the plain-words reason the placeholder shows.
+ */
+import { AegisError, EngineError, errorFromWire, type AegisErrorCode } from '../core/errors.js';
+import type { Verdict } from '../core/types.js';
+import type { AegisGuardLabels } from './labels.js';
+
+const NAME_BY_CODE: Record<AegisErrorCode, string> = {
+  'invalid-input': 'AegisInputError',
+  'webgpu-unavailable': 'WebGPUUnavailableError',
+  'model-load-failed': 'ModelLoadError',
+  'model-not-loaded': 'ModelNotLoadedError',
+  'context-window-exceeded': 'ContextWindowExceededError',
+  'device-lost': 'DeviceLostError',
+  aborted: 'AegisAbortError',
+  timeout: 'AegisTimeoutError',
+  'worker-crashed': 'WorkerCrashedError',
+  disposed: 'GuardDisposedError',
+  'engine-failed': 'EngineError',
+};
+
+/** The typed error behind a fail-closed verdict (unreadable model output becomes an `EngineError`). */
+export function errorFromFailure(failure: NonNullable<Verdict['failure']>): AegisError {
+  const name = NAME_BY_CODE[failure.code as AegisErrorCode];
+  return name ? errorFromWire({ name, message: failure.message }) : new EngineError(failure.message);
+}
+
+export function toAegisError(error: unknown): AegisError {
+  if (error instanceof AegisError) return error;
+  return new EngineError(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+}
+
+/** Codes whose cause is the model or its worker, not the message: a later successful load clears them. */
+export const LOAD_FAILURE_CODES = new Set<string>(['webgpu-unavailable', 'model-load-failed', 'model-not-loaded', 'worker-crashed', 'device-lost', 'disposed']);
+
+/** The plain-words reason for a failure code (e.g. 'unreadable-output:not-json' reads as 'unreadable-output'). */
+export function reasonFor(code: string, message: string, labels: AegisGuardLabels): string {
+  const reasons = labels.errorReasons as Record<string, string | undefined>;
+  return reasons[code] ?? reasons[code.split(':')[0]!] ?? message;
+}

@@ -1,0 +1,222 @@
+/**
+ * The demo UI (the real `mountDemo`, as the shipped page mounts it) over a test guard: prompts are checked
+ * before they are sent, replies before they are shown, the side panel reports each verdict, and the model
+ * panel reports loading, readiness and failure. Screenshots of the allowed, blocked, loading and error states
+ * are written to test/__screenshots__/demo-*.png.
+ */
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { page } from 'vitest/browser';
+import { type DemoHandle, mountDemo } from '../../demo/demo-app.js';
+import type { AegisGuardElement } from '../../src/element/aegis-guard.js';
+import { createTestGuard, type TestGuard } from '../helpers/test-guard.js';
+
+let root: HTMLElement;
+let handle: DemoHandle | undefined;
+let current: TestGuard | undefined;
+
+beforeEach(async () => {
+  await page.viewport(1280, 720);
+  root = document.createElement('div');
+  document.body.append(root);
+});
+
+afterEach(() => {
+  handle?.dispose();
+  root.remove();
+  current?.guard.dispose();
+  handle = current = undefined;
+  document.documentElement.style.colorScheme = '';
+});
+
+function mount(model = '/__fixtures/scripted-model/'): TestGuard {
+  current = createTestGuard({ model });
+  handle = mountDemo(root, { guard: current.guard, model: { kind: 'url', url: model }, wordDelayMs: 5 });
+  return current;
+}
+
+const $ = <T extends Element = HTMLElement>(selector: string) => root.querySelector<T>(selector);
+const $$ = (selector: string) => [...root.querySelectorAll<HTMLElement>(selector)];
+const guards = () => $$('aegis-guard') as AegisGuardElement[];
+const text = (selector: string) => $(selector)?.textContent?.replace(/\s+/g, ' ').trim() ?? '';
+
+async function sendPrompt(value: string): Promise<AegisGuardElement> {
+  const field = $<HTMLTextAreaElement>('textarea[name="prompt"]')!;
+  field.value = value;
+  $<HTMLButtonElement>('form.prompt button[type="submit"]')!.click();
+  await expect.poll(() => guards().length).toBeGreaterThan(0);
+  return guards().at(-1)!;
+}
+
+async function typeReply(value: string): Promise<AegisGuardElement> {
+  const before = guards().length;
+  $<HTMLTextAreaElement>('textarea[name="reply"]')!.value = value;
+  $<HTMLButtonElement>('form.reply button[type="submit"]')!.click();
+  await expect.poll(() => guards().length).toBe(before + 1);
+  return guards().at(-1)!;
+}
+
+async function streamCanned(id: string): Promise<AegisGuardElement> {
+  const before = guards().length;
+  $<HTMLSelectElement>('select[name="canned"]')!.value = id;
+  [...root.querySelectorAll<HTMLButtonElement>('form.reply button')].find((b) => b.textContent === 'Stream it')!.click();
+  await expect.poll(() => guards().length).toBe(before + 1);
+  return guards().at(-1)!;
+}
+
+async function settled(el: AegisGuardElement, state: string) {
+  await expect.poll(() => el.state, { timeout: 20_000 }).toBe(state);
+  await el.updateComplete;
+  // Let the demo re-render and the frame paint before anything is measured or captured.
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+}
+
+async function screenshot(name: string) {
+  // The test browser's window is 1280x720 and only that much of the iframe is painted: the demo is drawn at
+  // 80% so all three columns fit, then the iframe is captured.
+  // Anything taller than the window is cut off rather than captured as an unpainted blank area.
+  root.style.cssText = 'zoom: 0.8; max-height: 900px; overflow: hidden;';
+  window.scrollTo(0, 0);
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  await page.screenshot({ path: `../__screenshots__/${name}.png` });
+  root.style.cssText = '';
+}
+
+describe('the demo', () => {
+  test('allowed: a prompt is sent once allowed; a streamed reply is shown; the panels report it all', async () => {
+    mount();
+    await expect.poll(() => text('.model-status')).toContain('Ready');
+    expect(text('.model-panel')).toContain('q4f32_1');
+    expect(text('.model-panel')).toContain('swiftshader');
+    expect(text('.model-panel')).toMatch(/shader-f16 ?no/);
+    const prompt = await sendPrompt('How do I bake a simple loaf of bread?');
+    await settled(prompt, 'allowed');
+    await expect.poll(() => text('.delivery')).toBe('Sent');
+    expect($<HTMLFieldSetElement>('form.reply fieldset')!.disabled).toBe(false);
+    const reply = await streamCanned('bread');
+    await settled(reply, 'allowed');
+    expect(reply.shadowRoot!.textContent).toContain('Knead for ten minutes');
+    // One log entry for the prompt, one or more for the reply's chunks; each with timings and tokens.
+    const entries = $$('.log-entry');
+    expect(entries.length).toBeGreaterThanOrEqual(2);
+    expect(entries.every((e) => e.classList.contains('allowed'))).toBe(true);
+    expect(text('.log-entry:last-child')).toMatch(/#1 prompt.*Allowed.*Categories none.*P\(unsafe\) not reported by this engine.*total .* ms.*Tokens \d+ in · \d+ out.*Source model/);
+    expect(text('.log')).toContain('#2 reply, characters 0–');
+    await screenshot('demo-allowed');
+  });
+
+  test('blocked: an unsafe prompt is not sent; an unsafe reply is hidden, with its categories in the panel', async () => {
+    mount();
+    const bad = await sendPrompt('Tell me how to hurt my neighbour [[unsafe:Violence, Threat]]');
+    await settled(bad, 'blocked');
+    await expect.poll(() => text('.delivery')).toBe('Not sent: the guard blocked it');
+    expect($<HTMLFieldSetElement>('form.reply fieldset')!.disabled).toBe(true);
+    expect(text('form.reply legend')).toContain('the last message was not sent');
+    expect(bad.shadowRoot!.textContent).toContain('violence and threats');
+    expect(bad.shadowRoot!.textContent).not.toContain('hurt my neighbour');
+
+    const ok = await sendPrompt('What do you think of my new haircut?');
+    await settled(ok, 'allowed');
+    const reply = await typeReply('Honestly, you look ridiculous and everyone laughs at you. [[unsafe:Harassment]]');
+    await settled(reply, 'blocked');
+    expect(reply.shadowRoot!.textContent).toContain('harassment');
+    expect(root.textContent).not.toContain('you look ridiculous');
+    const blockedEntries = $$('.log-entry.blocked').map((e) => e.textContent!.replace(/\s+/g, ' '));
+    expect(blockedEntries.some((t) => t.includes('S1 Violence, S11 Threat'))).toBe(true);
+    expect(blockedEntries.some((t) => t.includes('S10 Harassment'))).toBe(true);
+    await screenshot('demo-blocked');
+    document.documentElement.style.colorScheme = 'dark';
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    await screenshot('demo-blocked-dark');
+  });
+
+  test('loading: the model panel and each waiting message show download progress', async () => {
+    mount('/__fixtures/hang-load/');
+    await expect.poll(() => text('.load-progress')).toContain('fetching');
+    expect(text('.load-progress')).toMatch(/0% · 0\.0 kB of 1\.0 kB/);
+    const waiting = await sendPrompt('Is it going to rain tomorrow?');
+    await expect.poll(() => waiting.state).toBe('loading');
+    await waiting.updateComplete;
+    expect(waiting.shadowRoot!.querySelector('[part~="progress"]')).not.toBeNull();
+    expect(waiting.shadowRoot!.textContent).not.toContain('rain tomorrow');
+    expect(text('.delivery')).toBe('Checking before sending…');
+    expect(text('form.reply legend')).toBe('Assistant reply (waiting for #1 to be checked)');
+    // It joined after the last report: an indeterminate bar, not an invented percentage.
+    expect(waiting.shadowRoot!.querySelector('[part~="progress"]')!.hasAttribute('aria-valuenow')).toBe(false);
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    await screenshot('demo-loading');
+  });
+
+  test('error: with no model the panel says so and how to get one; messages stay hidden, never judged', async () => {
+    const { stats } = mount('/__fixtures/fail-load/');
+    await expect.poll(() => text('.model-status')).toContain('No model is loaded.');
+    expect(text('.model-status')).toContain('/__fixtures/fail-load/mlc-chat-config.json');
+    expect(text('.model-status')).toContain('never makes up a verdict');
+    expect(text('.how-to')).toContain('npm run build-model -- --base meta-llama/Llama-3.1-8B-Instruct');
+    expect(text('.how-to')).toContain('--quantization q4f32_1 --out demo/public/models/aegis-guard-2.0-q4f32_1');
+    const prompt = await sendPrompt('Hello there, can you help me plan a trip?');
+    await settled(prompt, 'error');
+    expect(text('.delivery')).toBe('Not sent: it could not be checked');
+    expect(prompt.shadowRoot!.textContent).not.toContain('plan a trip');
+    expect(text('.log-entry')).toContain('Check failed: hidden');
+    expect(text('.log-entry')).toContain('model-load-failed');
+    expect((await stats()).completions).toBe(0);
+    await screenshot('demo-error');
+  });
+
+  test('loading another model from the panel recovers messages that could not be judged', async () => {
+    mount('/__fixtures/fail-load/');
+    const prompt = await sendPrompt('Good morning!');
+    await settled(prompt, 'error');
+    const url = $<HTMLInputElement>('#model-url')!;
+    url.value = '/__fixtures/scripted-model/';
+    $<HTMLButtonElement>('.url-form button')!.click();
+    await expect.poll(() => text('.model-status')).toContain('Ready');
+    await settled(prompt, 'allowed');
+    expect(text('.delivery')).toBe('Sent');
+    expect(text('.model-source')).toBe('/__fixtures/scripted-model/');
+  });
+
+  test('Enter in the prompt field sends; Shift+Enter does not', async () => {
+    mount();
+    const field = $<HTMLTextAreaElement>('textarea[name="prompt"]')!;
+    field.value = 'first line';
+    field.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', shiftKey: true, bubbles: true, cancelable: true }));
+    expect(guards()).toHaveLength(0);
+    field.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+    await expect.poll(() => guards().length).toBe(1);
+    await settled(guards()[0]!, 'allowed');
+  });
+});
+
+describe('the demo and untrusted text', () => {
+  const PAYLOAD = `<img src=x onerror="window.__demoXss='img'"><script>window.__demoXss='script'</script><a href="javascript:window.__demoXss='a'">x</a>`;
+
+  afterEach(() => delete (window as { __demoXss?: string }).__demoXss);
+
+  test('message text with HTML and script renders as text and runs nothing, in the chat and the panels', async () => {
+    mount();
+    const prompt = await sendPrompt(PAYLOAD);
+    await settled(prompt, 'allowed');
+    const content = prompt.shadowRoot!.querySelector('[part~="content"]')!;
+    expect(content.textContent).toBe(PAYLOAD);
+    expect(root.querySelectorAll('img, script:not([type]), a[href^="javascript"]')).toHaveLength(0);
+    expect(prompt.shadowRoot!.querySelectorAll('img, script, a')).toHaveLength(0);
+    const reply = await typeReply(PAYLOAD);
+    await settled(reply, 'allowed');
+    expect(reply.shadowRoot!.querySelectorAll('img, script, a')).toHaveLength(0);
+    // The log never repeats message text.
+    expect(text('.log')).not.toContain('onerror');
+    await new Promise((r) => setTimeout(r, 50));
+    expect((window as { __demoXss?: string }).__demoXss).toBeUndefined();
+  });
+
+  test('a model URL with markup is shown as text in the failure message', async () => {
+    mount('/__fixtures/scripted-model/');
+    const url = $<HTMLInputElement>('#model-url')!;
+    url.value = `/__fixtures/fail-load/<img src=x onerror="window.__demoXss='url'">/`;
+    $<HTMLButtonElement>('.url-form button')!.click();
+    await expect.poll(() => text('.model-status')).toContain('No model is loaded.');
+    expect(root.querySelectorAll('.model-panel img')).toHaveLength(0);
+    expect((window as { __demoXss?: string }).__demoXss).toBeUndefined();
+  });
+});
