@@ -43,8 +43,12 @@ async function mount(configure: (chat: DeepChat) => void): Promise<Mounted> {
   document.body.append(chat);
   mounted = chat;
   await rendered;
-  const snapshots: string[] = [];
   const root = chat.shadowRoot!;
+  // deep-chat may render again after the first report (properties set before it connected); a message
+  // submitted before its input exists is silently dropped, which a busy machine makes likely.
+  await vi.waitFor(() => expect(root.querySelector('#text-input')).not.toBeNull(), { timeout: 20_000 });
+  await new Promise((r) => setTimeout(r, 0));
+  const snapshots: string[] = [];
   new MutationObserver(() => snapshots.push(root.textContent ?? '')).observe(root, { subtree: true, childList: true, characterData: true });
   return { chat, everShown: () => snapshots, text: () => root.textContent ?? '' };
 }
