@@ -33,7 +33,14 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'node', include: ['test/node/**/*.test.ts'], environment: 'node', testTimeout: 60_000 },
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          environment: 'node',
+          // Loading the real tokenizer or building fixtures can take seconds on a busy 2-core machine.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
       },
       {
         extends: true,
@@ -41,6 +48,7 @@ export default defineConfig({
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
           testTimeout: 60_000,
+          hookTimeout: 60_000,
           browser: browser(['--enable-unsafe-webgpu']),
         },
       },
@@ -51,6 +59,7 @@ export default defineConfig({
           name: 'browser-nogpu',
           include: ['test/browser-nogpu/**/*.test.ts'],
           testTimeout: 60_000,
+          hookTimeout: 60_000,
           browser: browser([]),
         },
       },

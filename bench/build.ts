@@ -17,6 +17,7 @@ import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hfConfig, llamaTensorShapes, prng, tinyTokenizerJson, type TinyLlamaSpec } from '../test/helpers/build-tiny-llama.js';
+import type { BuildModelResult } from '../src/build/convert.js';
 import { f32ToBf16Bits, writeSafetensors, type TensorToWrite } from '../test/helpers/safetensors-writer.js';
 
 const args = process.argv.slice(2);
@@ -126,15 +127,8 @@ async function writeAdapter(dir: string): Promise<void> {
   );
 }
 
-interface CliSummary {
-  params: number;
-  shards: number;
-  inputBytes: number;
-  outputBytes: number;
-  seconds: number;
-  peakRssBytes: number;
-  inputMBps: number;
-}
+/** What `build-model --json` prints: the builder's own result plus its input throughput. */
+type CliSummary = BuildModelResult & { inputMBps: number };
 
 function runBuild(base: string, adapter: string, quant: string, out: string): Promise<CliSummary & { wallSeconds: number }> {
   return new Promise((resolveRun, reject) => {
@@ -170,7 +164,7 @@ try {
     const out = join(work, `out-${quant}`);
     log(`converting (${quant}) ...`);
     const r = await runBuild(join(work, 'base'), join(work, 'adapter'), quant, out);
-    runs.push({ quantization: quant, ...r });
+    runs.push(r);
     rmSync(out, { recursive: true, force: true });
   }
   const cpu = execFileSync('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).toString().trim();

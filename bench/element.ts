@@ -1,15 +1,7 @@
 /** `npm run bench:element`: 500 `<aegis-guard>` messages in Chromium, main-thread long tasks (see bench/element/element-bench.ts). */
 import { runBrowserBench } from './browser-runner.js';
+import type { ScenarioResult } from './element/element-bench.js';
 
-interface ScenarioResult {
-  name: string;
-  messages: number;
-  mountTaskMs: number;
-  settleMs: number;
-  settled: number;
-  blocked: number;
-  longTasks: { count: number; maxMs: number; totalMs: number };
-}
 
 const r = await runBrowserBench<{ userAgent: string; hardwareConcurrency: number; repeats: number; runs: ScenarioResult[][] }>(
   'element',

@@ -11,6 +11,7 @@ import '../../src/element/define.js';
 import type { AegisGuardElement } from '../../src/element/aegis-guard.js';
 import type { Guard } from '../../src/client/types.js';
 import { createTestGuard } from '../../test/helpers/test-guard.js';
+import { publishBenchResult } from '../page-result.js';
 
 const MESSAGES = 500;
 const SETTLED = new Set(['allowed', 'blocked', 'error']);
@@ -68,7 +69,7 @@ function isNearViewport(el: Element, area: { top: number; bottom: number } = { t
   return box.bottom > area.top - height && box.top < area.bottom + height;
 }
 
-interface ScenarioResult {
+export interface ScenarioResult {
   name: string;
   messages: number;
   /** The host's append task plus the microtasks it queued (first renders, checks started). */
@@ -211,12 +212,4 @@ async function run() {
   return { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, repeats: REPEATS, runs };
 }
 
-run().then(
-  (result) => {
-    console.log(JSON.stringify(result, null, 2));
-    (window as unknown as { __benchResult: unknown }).__benchResult = result;
-  },
-  (error: unknown) => {
-    (window as unknown as { __benchResult: unknown }).__benchResult = { error: String(error) };
-  },
-);
+publishBenchResult(run);

@@ -5,6 +5,7 @@
  */
 import { createTestGuard } from '../../test/helpers/test-guard.js';
 import { summarize } from '../stats.js';
+import { publishBenchResult } from '../page-result.js';
 
 const SEQUENTIAL = 2000;
 const BURST = 5000;
@@ -71,12 +72,4 @@ async function run() {
   };
 }
 
-run().then(
-  (result) => {
-    console.log(JSON.stringify(result, null, 2));
-    (window as unknown as { __benchResult: unknown }).__benchResult = result;
-  },
-  (error: unknown) => {
-    (window as unknown as { __benchResult: unknown }).__benchResult = { error: String(error) };
-  },
-);
+publishBenchResult(run);
