@@ -89,6 +89,8 @@ class DemoApp {
     );
     void probeGpu().then((gpu) => this.update(() => (this.panel.gpu = gpu)));
     root.classList.add('aegis-demo');
+    // Lit renders beside existing children: drop the page's static "Loading the demo…" first.
+    root.replaceChildren();
     this.render();
   }
 
