@@ -1,7 +1,7 @@
 /**
  * The real client, worker, Comlink, queue, cache and policy, with the scripted engine in place of the model.
  */
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   AegisAbortError,
   AegisInputError,
@@ -12,17 +12,10 @@ import {
   type AegisError,
 } from '../../src/core/errors.js';
 import type { Decision, LoadProgress, Verdict } from '../../src/core/types.js';
-import { createTestGuard, type TestGuard } from '../helpers/test-guard.js';
+import { guardPerTest } from '../helpers/guard-per-test.js';
+import { createTestGuard } from '../helpers/test-guard.js';
 
-let current: TestGuard | undefined;
-function guardWith(options: Parameters<typeof createTestGuard>[0] = {}): TestGuard {
-  current = createTestGuard(options);
-  return current;
-}
-afterEach(() => {
-  current?.guard.dispose();
-  current = undefined;
-});
+const guardWith = guardPerTest();
 
 describe('loading', () => {
   test('reports progress, then ready with the GPU report and the variant chosen for it', async () => {

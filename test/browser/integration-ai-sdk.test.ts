@@ -4,25 +4,17 @@
  */
 import { generateText, streamText, wrapLanguageModel } from 'ai';
 import { MockLanguageModelV4, simulateReadableStream } from 'ai/test';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { aegisGuardMiddleware, AEGIS_FINISH_RAW } from '../../src/integrations/ai-sdk.js';
 import type { Verdict } from '../../src/core/types.js';
-import { createTestGuard, type TestGuard } from '../helpers/test-guard.js';
+import { guardPerTest } from '../helpers/guard-per-test.js';
 
 type MockOptions = NonNullable<ConstructorParameters<typeof MockLanguageModelV4>[0]>;
 type StreamPart = Awaited<ReturnType<Extract<MockOptions['doStream'], (...args: never[]) => unknown>>>['stream'] extends ReadableStream<infer P>
   ? P
   : never;
 
-let current: TestGuard | undefined;
-afterEach(() => {
-  current?.guard.dispose();
-  current = undefined;
-});
-function testGuard(): TestGuard {
-  current = createTestGuard();
-  return current;
-}
+const testGuard = guardPerTest();
 
 const usage = {
   inputTokens: { total: 10, noCache: 10, cacheRead: 0, cacheWrite: 0 },

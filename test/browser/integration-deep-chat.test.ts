@@ -8,20 +8,14 @@ import type { DeepChat } from 'deep-chat';
 import type { Handler, Signals } from 'deep-chat/dist/types/handler';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { deepChatGuard, lastUserMessage } from '../../src/integrations/deep-chat.js';
-import { createTestGuard, type TestGuard } from '../helpers/test-guard.js';
+import { guardPerTest } from '../helpers/guard-per-test.js';
 
-let current: TestGuard | undefined;
+const testGuard = guardPerTest();
 let mounted: HTMLElement | undefined;
 afterEach(() => {
-  current?.guard.dispose();
-  current = undefined;
   mounted?.remove();
   mounted = undefined;
 });
-function testGuard(): TestGuard {
-  current = createTestGuard();
-  return current;
-}
 
 function sentences(n: number, unsafeAt?: number): string {
   return Array.from({ length: n }, (_, i) => `Tip ${i}: let the dough rest${i === unsafeAt ? ' [[unsafe:Violence]]' : ''}.`).join(' ');

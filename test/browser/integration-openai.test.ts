@@ -7,20 +7,12 @@
 import type { ChatCompletionChunk as WebLLMChunk } from '@mlc-ai/web-llm';
 import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { AegisInputError } from '../../src/core/errors.js';
 import { guardChatCompletionStream, type ContentFilterChunk } from '../../src/integrations/openai.js';
-import { createTestGuard, type TestGuard } from '../helpers/test-guard.js';
+import { guardPerTest } from '../helpers/guard-per-test.js';
 
-let current: TestGuard | undefined;
-afterEach(() => {
-  current?.guard.dispose();
-  current = undefined;
-});
-function testGuard(): TestGuard {
-  current = createTestGuard();
-  return current;
-}
+const testGuard = guardPerTest();
 
 function sentences(n: number, unsafeAt?: number): string {
   return Array.from({ length: n }, (_, i) => `Point ${i}: the oven should be hot${i === unsafeAt ? ' [[unsafe:Violence]]' : ''}.`).join(' ');

@@ -2,24 +2,16 @@
  * The stream guard over a real guard (client, worker, Comlink, queue) with the scripted engine in place of
  * the model. Markers such as [[unsafe:Violence]] inside the streamed reply make the chunk holding them unsafe.
  */
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { AegisAbortError, AegisInputError, GuardDisposedError } from '../../src/core/errors.js';
 import type { Verdict } from '../../src/core/types.js';
 import type { Guard } from '../../src/client/types.js';
 import { Chunker } from '../../src/stream/chunker.js';
 import { guardStream } from '../../src/stream/guard-stream.js';
 import type { GuardStreamEvent, GuardStreamOptions } from '../../src/stream/types.js';
-import { createTestGuard, type TestGuard } from '../helpers/test-guard.js';
+import { guardPerTest } from '../helpers/guard-per-test.js';
 
-let current: TestGuard | undefined;
-function testGuard(): TestGuard {
-  current = createTestGuard();
-  return current;
-}
-afterEach(() => {
-  current?.guard.dispose();
-  current = undefined;
-});
+const testGuard = guardPerTest();
 
 /** An upstream that records how far it was read and whether it was stopped. */
 interface Upstream {
