@@ -17,7 +17,7 @@ import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hfConfig, llamaTensorShapes, prng, tinyTokenizerJson, type TinyLlamaSpec } from '../test/helpers/build-tiny-llama.js';
-import type { BuildModelResult } from '../src/build/convert.js';
+import type { BuildModelResult } from '../src/model-builder/convert.js';
 import { f32ToBf16Bits, writeSafetensors, type TensorToWrite } from '../test/helpers/safetensors-writer.js';
 
 const args = process.argv.slice(2);
@@ -135,7 +135,7 @@ function runBuild(base: string, adapter: string, quant: string, out: string): Pr
     const started = performance.now();
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/build/cli.ts', 'build-model', '--base', base, '--adapter', adapter, '--quantization', quant, '--out', out, '--json', '--quiet', '--skip-base-check'],
+      ['--import', 'tsx', 'src/model-builder/cli.ts', 'build-model', '--base', base, '--adapter', adapter, '--quantization', quant, '--out', out, '--json', '--quiet', '--skip-base-check'],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let stdout = '';

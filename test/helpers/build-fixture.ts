@@ -6,7 +6,7 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildModel } from '../../src/build/convert.js';
+import { buildModel } from '../../src/model-builder/convert.js';
 import { writeTinyLlama, writeTinyLora } from './build-tiny-llama.js';
 
 export const FIXTURE_NAME = 'tiny-llama-q4f32_1';

@@ -4,7 +4,7 @@
  * synthetic checkpoints can be written without holding them in memory.
  */
 import { open } from 'node:fs/promises';
-import { f32ToF16Bits } from '../../src/build/float16.js';
+import { f32ToF16Bits } from '../../src/model-builder/float16.js';
 
 export type WritableDtype = 'BF16' | 'F16' | 'F32';
 

@@ -6,10 +6,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildModel } from '../../src/build/convert.js';
-import { AdapterMismatchError, BuildArgumentError } from '../../src/build/errors.js';
-import { ADAPTERS_DIR, loadManifest, parseManifest, type GuardManifest } from '../../src/build/manifest.js';
-import { expectedParams, quantizationByName } from '../../src/build/param-plan.js';
+import { buildModel } from '../../src/model-builder/convert.js';
+import { AdapterMismatchError, BuildArgumentError } from '../../src/model-builder/errors.js';
+import { ADAPTERS_DIR, loadManifest, parseManifest, type GuardManifest } from '../../src/model-builder/manifest.js';
+import { expectedParams, quantizationByName } from '../../src/model-builder/param-plan.js';
 import { writeTinyLlama, writeTinyLora } from '../helpers/build-tiny-llama.js';
 
 const ids = readdirSync(ADAPTERS_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);

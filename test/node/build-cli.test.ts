@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { main } from '../../src/build/cli.js';
-import { parseArgs } from '../../src/build/cli-args.js';
+import { main } from '../../src/model-builder/cli.js';
+import { parseArgs } from '../../src/model-builder/cli-args.js';
 import { writeTinyLlama, writeTinyLora, type TinyLlama, type TinyLora } from '../helpers/build-tiny-llama.js';
 
 const run = promisify(execFile);
@@ -128,7 +128,7 @@ describe('the shipped bin (what npx aegis-guard runs)', () => {
           declarationMap: false,
           sourceMap: false,
         },
-        include: [join(process.cwd(), 'src/build')],
+        include: [join(process.cwd(), 'src/model-builder')],
         exclude: [],
       }),
     );

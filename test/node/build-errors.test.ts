@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildModel } from '../../src/build/convert.js';
+import { buildModel } from '../../src/model-builder/convert.js';
 import {
   AdapterMismatchError,
   BuildArgumentError,
@@ -16,8 +16,8 @@ import {
   MissingFileError,
   NotLlamaError,
   OutputExistsError,
-} from '../../src/build/errors.js';
-import { ShardWriter } from '../../src/build/shard-writer.js';
+} from '../../src/model-builder/errors.js';
+import { ShardWriter } from '../../src/model-builder/shard-writer.js';
 import { writeTinyLlama, writeTinyLora, type TinyLlama } from '../helpers/build-tiny-llama.js';
 import { writeSafetensors } from '../helpers/safetensors-writer.js';
 

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { verifyModel } from '../../src/build/verify.js';
+import { verifyModel } from '../../src/model-builder/verify.js';
 import { FIXTURE_DIR, generateFixture } from '../helpers/build-fixture.js';
 
 test('test/fixtures/generated/tiny-llama-q4f32_1 is byte-identical to a fresh build', async () => {

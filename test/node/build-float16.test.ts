@@ -1,6 +1,6 @@
 /** float32 <-> float16 conversions: every half value, round-to-nearest-even ties, subnormals, inf, NaN. */
 import { describe, expect, test } from 'vitest';
-import { decodeBf16, decodeF16, encodeF16, f16BitsToF32, f32ToF16Bits, roundToF16 } from '../../src/build/float16.js';
+import { decodeBf16, decodeF16, encodeF16, f16BitsToF32, f32ToF16Bits, roundToF16 } from '../../src/model-builder/float16.js';
 
 /** Reference: the float16 nearest to x by exhaustive search over finite halves (ties to even mantissa). */
 function nearestHalf(x: number): number {

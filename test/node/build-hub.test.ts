@@ -7,10 +7,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { buildModel } from '../../src/build/convert.js';
-import { DownloadError } from '../../src/build/errors.js';
-import { downloadBaseModel, downloadFile, hubFileUrl, repoCacheDir } from '../../src/build/hub.js';
-import { createProgress } from '../../src/build/progress.js';
+import { buildModel } from '../../src/model-builder/convert.js';
+import { DownloadError } from '../../src/model-builder/errors.js';
+import { downloadBaseModel, downloadFile, hubFileUrl, repoCacheDir } from '../../src/model-builder/hub.js';
+import { createProgress } from '../../src/model-builder/progress.js';
 import { startFakeHub, type FakeHub } from '../helpers/build-hf-server.js';
 import { writeTinyLlama, writeTinyLora } from '../helpers/build-tiny-llama.js';
 

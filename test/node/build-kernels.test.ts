@@ -4,10 +4,10 @@
  * the edge cases that fall back to it (zero groups, float16-subnormal scales, odd tails, NaN).
  */
 import { describe, expect, test } from 'vitest';
-import { CheckpointError } from '../../src/build/errors.js';
-import { f16BitsToF32 } from '../../src/build/float16.js';
-import { quantizeBlockJs, RowKernels } from '../../src/build/kernels.js';
-import { dequantizeRows } from '../../src/build/quantize.js';
+import { CheckpointError } from '../../src/model-builder/errors.js';
+import { f16BitsToF32 } from '../../src/model-builder/float16.js';
+import { quantizeBlockJs, RowKernels } from '../../src/model-builder/kernels.js';
+import { dequantizeRows } from '../../src/model-builder/quantize.js';
 import { prng, randomValues } from '../helpers/build-tiny-llama.js';
 import { f32ToBf16Bits } from '../helpers/safetensors-writer.js';
 

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Checkpoint } from '../../src/build/checkpoint.js';
-import { AdapterMismatchError } from '../../src/build/errors.js';
-import { checkAdapterBase, LoraAdapter, looksLikeHubId, parseAdapterConfig } from '../../src/build/lora.js';
+import { Checkpoint } from '../../src/model-builder/checkpoint.js';
+import { AdapterMismatchError } from '../../src/model-builder/errors.js';
+import { checkAdapterBase, LoraAdapter, looksLikeHubId, parseAdapterConfig } from '../../src/model-builder/lora.js';
 import { writeTinyLlama, writeTinyLora, type TinyLlama } from '../helpers/build-tiny-llama.js';
 import { writeSafetensors } from '../helpers/safetensors-writer.js';
 

@@ -8,11 +8,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildModel } from '../../src/build/convert.js';
-import { f16BitsToF32, f32ToF16Bits } from '../../src/build/float16.js';
-import { parseLlamaConfig } from '../../src/build/llama-config.js';
-import { expectedParams, quantizationByName } from '../../src/build/param-plan.js';
-import { dequantizeRows } from '../../src/build/quantize.js';
+import { buildModel } from '../../src/model-builder/convert.js';
+import { f16BitsToF32, f32ToF16Bits } from '../../src/model-builder/float16.js';
+import { parseLlamaConfig } from '../../src/model-builder/llama-config.js';
+import { expectedParams, quantizationByName } from '../../src/model-builder/param-plan.js';
+import { dequantizeRows } from '../../src/model-builder/quantize.js';
 import { readBuilt, type BuiltModel } from '../helpers/build-output.js';
 import { hfConfig, mergedReference, writeTinyLlama, writeTinyLora, type TinyLlama, type TinyLora } from '../helpers/build-tiny-llama.js';
 

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { parseLlamaConfig } from '../../src/build/llama-config.js';
-import { expectedParams, paramBytes, quantizationByName } from '../../src/build/param-plan.js';
+import { parseLlamaConfig } from '../../src/model-builder/llama-config.js';
+import { expectedParams, paramBytes, quantizationByName } from '../../src/model-builder/param-plan.js';
 
 const META = '../shared/mlc-lib-metadata';
 

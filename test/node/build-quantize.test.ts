@@ -3,8 +3,8 @@
  * scale per group of 32 along the input dimension, float16 rounding of the scale, dequantization error.
  */
 import { describe, expect, test } from 'vitest';
-import { f16BitsToF32, f32ToF16Bits } from '../../src/build/float16.js';
-import { dequantizeRows, quantizeMatrix } from '../../src/build/quantize.js';
+import { f16BitsToF32, f32ToF16Bits } from '../../src/model-builder/float16.js';
+import { dequantizeRows, quantizeMatrix } from '../../src/model-builder/quantize.js';
 import { prng, randomValues } from '../helpers/build-tiny-llama.js';
 
 describe('4-bit group quantization layout', () => {

@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Checkpoint } from '../../src/build/checkpoint.js';
-import { CheckpointError, MissingFileError } from '../../src/build/errors.js';
-import { SafetensorsFile } from '../../src/build/safetensors.js';
-import { ShardWriter } from '../../src/build/shard-writer.js';
+import { Checkpoint } from '../../src/model-builder/checkpoint.js';
+import { CheckpointError, MissingFileError } from '../../src/model-builder/errors.js';
+import { SafetensorsFile } from '../../src/model-builder/safetensors.js';
+import { ShardWriter } from '../../src/model-builder/shard-writer.js';
 import { f32ToBf16Bits, storedValue, writeSafetensors } from '../helpers/safetensors-writer.js';
 
 let work: string;

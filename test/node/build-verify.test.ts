@@ -3,11 +3,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildModel } from '../../src/build/convert.js';
-import { extractJsonObject, readLibMetadata } from '../../src/build/lib-metadata.js';
-import { parseLlamaConfig } from '../../src/build/llama-config.js';
-import { expectedParams, quantizationByName } from '../../src/build/param-plan.js';
-import { verifyModel } from '../../src/build/verify.js';
+import { buildModel } from '../../src/model-builder/convert.js';
+import { extractJsonObject, readLibMetadata } from '../../src/model-builder/lib-metadata.js';
+import { parseLlamaConfig } from '../../src/model-builder/llama-config.js';
+import { expectedParams, quantizationByName } from '../../src/model-builder/param-plan.js';
+import { verifyModel } from '../../src/model-builder/verify.js';
 import { hfConfig, writeTinyLlama, writeTinyLora, type TinyLlama, type TinyLora } from '../helpers/build-tiny-llama.js';
 
 let work: string;

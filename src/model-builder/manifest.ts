@@ -53,7 +53,7 @@ export interface GuardManifest {
   expectedParams: { derivation: string; count: Partial<Record<QuantizationName, number>> };
 }
 
-/** Folder of the packaged adapters/ (the same relative path from src/build and from dist/build). */
+/** Folder of the packaged adapters/ (the same relative path from src/model-builder and from dist/model-builder). */
 export const ADAPTERS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'adapters');
 
 export function parseManifest(json: unknown, source: string): GuardManifest {

@@ -231,7 +231,7 @@ async function verifyCommand(argv: readonly string[], io: CliIO): Promise<number
   return 0;
 }
 
-// Run when executed directly (node dist/build/cli.js, tsx src/build/cli.ts, or the bin wrapper's import).
+// Run when executed directly (node dist/model-builder/cli.js, tsx src/model-builder/cli.ts, or the bin wrapper's import).
 const entry = process.argv[1];
 if (entry && import.meta.url === pathToFileURL(entry).href) {
   void main(process.argv.slice(2)).then((code) => (process.exitCode = code));
