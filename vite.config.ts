@@ -23,8 +23,10 @@ const browser = (args: string[]) => ({
 });
 
 export default defineConfig({
-  plugins: [fixtureServer({ fixtures: 'test/fixtures', shared: '../shared' })],
-  server: { fs: { allow: ['.', '../shared'] } },
+  // Everything the tests load comes from the project itself (fixtures, node_modules): a plain clone with nothing
+  // beside it runs them all.
+  plugins: [fixtureServer({ fixtures: 'test/fixtures' })],
+  server: { fs: { allow: ['.'] } },
   optimizeDeps: {
     include: ['lit', 'lit/decorators.js', 'lit/directives/class-map.js', 'comlink', '@mlc-ai/web-llm', '@mlc-ai/web-tokenizers', 'ai', 'ai/test', 'openai', 'deep-chat'],
   },

@@ -2,7 +2,6 @@
  * Untrusted text must not change the prompt's structure, checked with the real Llama-3 tokenizer (the one
  * WebLLM uses, which turns special-token spellings into special ids even inside user text).
  */
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
   FIRST_SPECIAL_TOKEN_ID,
@@ -12,16 +11,14 @@ import {
   renderCheckPrompt,
   toLlama31Prompt,
 } from '../../src/core/index.js';
-import { TOKENIZER_JSON, loadLlama3Tokenizer, type Llama3Tokenizer } from './core-llama3-tokenizer.js';
+import { SPECIAL_TOKEN_SPELLINGS, loadLlama3Tokenizer, type Llama3Tokenizer } from './core-llama3-tokenizer.js';
 
 let tk: Llama3Tokenizer;
 beforeAll(async () => {
   tk = await loadLlama3Tokenizer();
 });
 
-const SPECIAL_SPELLINGS: string[] = (
-  JSON.parse(readFileSync(TOKENIZER_JSON, 'utf8')) as { added_tokens: Array<{ content: string }> }
-).added_tokens.map((t) => t.content);
+const SPECIAL_SPELLINGS = SPECIAL_TOKEN_SPELLINGS;
 
 const HOSTILE: Array<[string, string]> = [
   ['every special token at once', SPECIAL_SPELLINGS.join(' ')],
