@@ -32,6 +32,9 @@ export default defineConfig({
   },
   worker: { format: 'es' },
   test: {
+    // expect.poll waits for a condition, not a duration: on a busy 2-core machine a worker's first start can
+    // take seconds, so the default 1 s would make a correct test fail. A wrong one still fails, after 20 s.
+    expect: { poll: { timeout: 20_000 } },
     projects: [
       {
         extends: true,
