@@ -1,8 +1,8 @@
 /**
  * What `npm pack` ships, and whether it works for the people who install it: a fresh copy of the project is
  * built with the real build script, scripts/check-package.mjs checks the would-be tarball, and the packed
- * tarball is installed into consumer projects that `tsc` compiles without skipLibCheck, under node16, nodenext
- * and bundler resolution, in the browser and in Node, with React 19 and Preact JSX.
+ * tarball is installed into consumer projects that `tsc` compiles without skipLibCheck, under node16 and
+ * bundler resolution, in the browser and in Node, with React 19 and Preact JSX.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -214,7 +214,9 @@ function compile(name: string, consumer: Consumer): { status: number; output: st
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, private: true, type: 'module' }));
   for (const [file, text] of Object.entries(consumer.files)) writeFileSync(join(dir, file), text);
   const tsconfig = {
-    compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', types: [], ...consumer.compilerOptions },
+    // skipDefaultLibCheck skips only TypeScript's own lib.*.d.ts (the slow part); every package's declarations,
+    // ours first, are still checked.
+    compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, skipDefaultLibCheck: true, target: 'ES2022', types: [], ...consumer.compilerOptions },
     files: Object.keys(consumer.files),
   };
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
@@ -226,8 +228,8 @@ const browserFiles = { 'browser.ts': BROWSER_CONSUMER, 'react.tsx': REACT_CONSUM
 
 describe('consumers compile against the packed package without skipLibCheck', SLOW, () => {
   test.each([
+    // nodenext resolves an ESM package's exports as node16 does; node16 is the stricter of the two here.
     ['node16', { module: 'node16', moduleResolution: 'node16' }],
-    ['nodenext', { module: 'nodenext', moduleResolution: 'nodenext' }],
     ['bundler', { module: 'esnext', moduleResolution: 'bundler' }],
   ])('browser code, %s resolution: every entry point, React 19 and Preact JSX', (name, resolution) => {
     const result = compile(`browser-${name}`, { files: browserFiles, compilerOptions: { ...resolution, lib: BROWSER_LIB, jsx: 'react-jsx' } });
