@@ -149,7 +149,7 @@ async function cachedComplete(dir: string, kind: CheckpointKind): Promise<boolea
  */
 async function listOrExplain(hub: ResolvedHub, ref: HubRef): Promise<RepoEntry[] | undefined> {
   try {
-    return await listRepoFiles(hub, ref.repo, ref.revision, hub.retries);
+    return await listRepoFiles(hub, ref.repo, ref.revision, hub.retries, hub.retryDelayMs);
   } catch (error) {
     if (error instanceof HubResponseError) {
       hub.progress.log(`could not list the files of ${ref.repo} (${error.message}); asking for each file instead`);

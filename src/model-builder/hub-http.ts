@@ -18,6 +18,23 @@ export interface HubClient {
 /** A failure worth another attempt: network errors, 5xx, 429, a body cut short. */
 export class RetryableError extends Error {
   override name = 'RetryableError';
+  constructor(
+    message: string,
+    options?: { cause?: unknown },
+    /** From a Retry-After header: wait at least this long before the next attempt. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Retry-After in milliseconds (seconds or an HTTP date), or undefined. */
+function retryAfter(res: Response): number | undefined {
+  const value = res.headers.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
 const MAX_REDIRECTS = 10;
@@ -84,7 +101,7 @@ export async function hubStatusError(hub: HubClient, res: Response, ctx: StatusC
   const hubSays = res.headers.get('x-error-message');
   const status = res.status;
   const token = hub.token !== undefined && hub.token !== '';
-  if (status >= 500 || status === 429) return new RetryableError(`HTTP ${status} from ${ctx.url}`);
+  if (status >= 500 || status === 429) return new RetryableError(`HTTP ${status} from ${ctx.url}`, undefined, retryAfter(res));
   const page = modelPageUrl(hub.endpoint, ctx.repo);
   if (code === 'RepoNotFound') {
     return new HubNotFoundError(

@@ -27,22 +27,36 @@ export function treeUrl(endpoint: string, repo: string, revision: string): strin
  * Every entry of the repo at `revision`, all pages. HubResponseError when the endpoint has no usable tree API
  * (bare 404, HTML, not a JSON array); HubNotFoundError / HubAccessError for what the Hub says is wrong.
  */
-export async function listRepoFiles(hub: HubClient, repo: string, revision: string, retries = 2): Promise<RepoEntry[]> {
+export async function listRepoFiles(
+  hub: HubClient,
+  repo: string,
+  revision: string,
+  retries = 2,
+  retryDelayMs: (attempt: number) => number = (attempt) => Math.min(2000, 100 * 2 ** attempt),
+): Promise<RepoEntry[]> {
   const entries: RepoEntry[] = [];
   const seen = new Set<string>();
   let url: string | undefined = treeUrl(hub.endpoint, repo, revision);
   for (let page = 0; url; page++) {
     if (page >= MAX_PAGES || seen.has(url)) throw new HubResponseError(`the file list of ${repo} does not end (page ${page + 1} at ${url})`, url);
     seen.add(url);
-    const { body, next } = await treePage(hub, url, repo, revision, retries);
+    const { body, next } = await treePage(hub, url, repo, revision, retries, retryDelayMs);
     entries.push(...body);
     url = next;
   }
   return entries;
 }
 
-async function treePage(hub: HubClient, url: string, repo: string, revision: string, retries: number): Promise<{ body: RepoEntry[]; next: string | undefined }> {
+async function treePage(
+  hub: HubClient,
+  url: string,
+  repo: string,
+  revision: string,
+  retries: number,
+  retryDelayMs: (attempt: number) => number,
+): Promise<{ body: RepoEntry[]; next: string | undefined }> {
   for (let attempt = 0; ; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, retryDelayMs(attempt - 1)));
     try {
       const { res, url: answered } = await hubFetch(hub, url, { headers: { accept: 'application/json' } });
       if (res.status === 404 && !res.headers.get('x-error-code')) {

@@ -6,10 +6,10 @@
  * Whole checkpoints (locate, check, then fetch) are in hub-checkpoint.ts.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { BuildError, DownloadError, HubNotFoundError, HubResponseError, rethrowDiskFull } from './errors.js';
+import { BuildArgumentError, BuildError, DownloadError, HubNotFoundError, HubResponseError, rethrowDiskFull } from './errors.js';
 import { assertNotHtml, hubFetch, hubStatusError, RetryableError, type HubClient } from './hub-http.js';
 import type { FreeBytes } from './output-dir.js';
 import { count } from './plural.js';
@@ -40,15 +40,18 @@ export interface ResolvedHub extends HubClient {
 }
 
 export function resolveHub(o: HubOptions): ResolvedHub {
-  const endpoint = (o.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
-  try {
-    new URL(endpoint);
-  } catch {
-    throw new HubResponseError(`HF_ENDPOINT ${JSON.stringify(endpoint)} is not a URL (expected e.g. https://huggingface.co)`, endpoint);
+  const endpoint = (o.endpoint ?? (process.env.HF_ENDPOINT || undefined) ?? 'https://huggingface.co').trim().replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]/i.test(endpoint) || !URL.canParse(endpoint)) {
+    throw new BuildArgumentError(`HF_ENDPOINT ${JSON.stringify(endpoint)} is not an http(s) URL (expected e.g. https://huggingface.co)`);
+  }
+  // A token pasted from a file often ends in a newline, which no HTTP header may hold.
+  const token = (o.token ?? (process.env.HF_TOKEN || process.env.HUGGING_FACE_HUB_TOKEN || undefined))?.trim() || undefined;
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) {
+    throw new BuildArgumentError('HF_TOKEN contains spaces or characters a token never has; copy it again from the Hub settings (Access Tokens)');
   }
   return {
     endpoint,
-    token: o.token ?? (process.env.HF_TOKEN || process.env.HUGGING_FACE_HUB_TOKEN || undefined),
+    token,
     cacheDir: o.cacheDir ?? process.env.AEGIS_GUARD_CACHE ?? join(homedir(), '.cache', 'aegis-guard', 'hub'),
     revision: o.revision ?? 'main',
     progress: o.progress ?? silentProgress,
@@ -87,7 +90,7 @@ export async function downloadFile(
   const url = hubFileUrl(hub.endpoint, repo, hub.revision, file);
   let lastError: unknown;
   for (let attempt = 0; attempt <= hub.retries; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, hub.retryDelayMs(attempt - 1)));
+    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.max(hub.retryDelayMs(attempt - 1), retryAfterMs(lastError))));
     try {
       const ok = await attempt1(hub, url, dest, repo, file, options);
       return ok ? dest : undefined;
@@ -190,8 +193,24 @@ async function attempt1(
     await rm(part, { force: true });
     throw new HubResponseError(`${url} sent ${size} bytes for a file of ${total}`, url, res.status);
   }
+  if (file.endsWith('.json')) await assertJsonFile(part, url, res.status);
   task.done();
   await rename(part, dest);
   return true;
+}
+
+/** A JSON file that does not parse is never cached under its final name (a later run would trust it). */
+async function assertJsonFile(path: string, url: string, status: number): Promise<void> {
+  try {
+    JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    await rm(path, { force: true });
+    throw new HubResponseError(`${url} answered something that is not JSON; HF_ENDPOINT or a proxy may be serving another page`, url, status, { cause: error });
+  }
+}
+
+/** What a 429's Retry-After asked for (at most a minute), else 0. */
+function retryAfterMs(error: unknown): number {
+  return error instanceof RetryableError ? Math.min(60_000, error.retryAfterMs ?? 0) : 0;
 }
 

@@ -82,8 +82,8 @@ export interface FakeHub {
   endEarly(file: string, bytes: number, times?: number): void;
   /** The next `times` requests whose path ends with `suffix` answer `status`. */
   failNext(suffix: string, status: number, times?: number): void;
-  /** Requests whose path ends with `suffix` answer 200 with an HTML page. */
-  htmlFor(suffix: string): void;
+  /** Requests whose path ends with `suffix` answer 200 with an HTML page (or with `body` of `contentType`). */
+  htmlFor(suffix: string, body?: string, contentType?: string): void;
   /** Back to normal behaviour; forgets the recorded requests. */
   reset(): void;
   /** Answer 200 with the whole file even when a Range is asked. */
@@ -108,7 +108,7 @@ export async function startFakeHub(repos: Record<string, HubRepo>, options: Fake
   const cuts: Array<Fault & { bytes: number; hold?: (sent: SentSlice) => Promise<void> }> = [];
   const early: Array<Fault & { bytes: number }> = [];
   const failures: Array<Fault & { status: number }> = [];
-  const html = new Set<string>();
+  const html = new Map<string, { body: string; contentType: string }>();
   const state = { ignoreRange: false, portal: false };
   const pageSize = options.pageSize ?? 1000;
   const accepted = (repo: HubRepo) => repo.gated?.accepted ?? (repo.token ? [repo.token] : undefined);
@@ -210,7 +210,8 @@ export async function startFakeHub(repos: Record<string, HubRepo>, options: Fake
     const size = statSync(full).size;
     const fail = take(failures, r.path);
     if (fail) return answer(res, r, fail.status, `error ${fail.status}`);
-    if ([...html].some((s) => r.path.endsWith(s))) return answer(res, r, 200, '<!doctype html><html><body>Sign in</body></html>', { 'content-type': 'text/html; charset=utf-8' });
+    const replaced = [...html].find(([suffix]) => r.path.endsWith(suffix))?.[1];
+    if (replaced) return answer(res, r, 200, replaced.body, { 'content-type': replaced.contentType });
     let start = 0;
     let status = 200;
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag: '"x"', ...extra };
@@ -350,7 +351,8 @@ export async function startFakeHub(repos: Record<string, HubRepo>, options: Fake
     cutAfter: (file, bytes, times = 1, hold) => void cuts.push({ suffix: file, bytes, times, ...(hold ? { hold } : {}) }),
     endEarly: (file, bytes, times = 1) => void early.push({ suffix: file, bytes, times }),
     failNext: (suffix, status, times = 1) => void failures.push({ suffix, status, times }),
-    htmlFor: (suffix) => void html.add(suffix),
+    htmlFor: (suffix, body = '<!doctype html><html><body>Sign in</body></html>', contentType = 'text/html; charset=utf-8') =>
+      void html.set(suffix, { body, contentType }),
     reset: () => {
       cuts.length = 0;
       early.length = 0;

@@ -43,7 +43,7 @@ describe('arguments and help', () => {
   test('build-model --help lists every option and the environment', async () => {
     const { code, stdout } = await cli('build-model', '--help');
     expect(code).toBe(0);
-    for (const o of ['--base', '--adapter', '--quantization', '--out', '--force', '--model', '--context-window', '--cache-dir', '--json', 'HF_TOKEN']) expect(stdout).toContain(o);
+    for (const o of ['--base', '--adapter', '--base-subfolder', '--adapter-subfolder', '--quantization', '--out', '--force', '--model', '--context-window', '--cache-dir', '--json', 'HF_TOKEN', 'owner/name[@revision][:folder]']) expect(stdout).toContain(o);
     expect((await cli('verify-model', '--help')).stdout).toContain('--model-lib');
   });
 

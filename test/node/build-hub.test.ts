@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { buildModel } from '../../src/model-builder/convert.js';
-import { DownloadError, HubAccessError, HubNotFoundError, HubResponseError } from '../../src/model-builder/errors.js';
+import { BuildArgumentError, DownloadError, HubAccessError, HubNotFoundError, HubResponseError } from '../../src/model-builder/errors.js';
 import { downloadBaseModel } from '../../src/model-builder/hub-checkpoint.js';
 import { downloadFile, hubFileUrl, repoCacheDir } from '../../src/model-builder/hub.js';
 import { createProgress } from '../../src/model-builder/progress.js';
@@ -141,9 +141,10 @@ describe('downloadFile', () => {
   });
 
   test('5xx and 429 are retried; a 500 that persists ends in a DownloadError', async () => {
-    hub.failNext('notes.json', 503, 2);
+    hub.failNext('notes.json', 503, 1);
+    hub.failNext('notes.json', 429, 1);
     await downloadFile('test/big', 'notes.json', opts());
-    expect(statuses()).toEqual(['hub 503', 'hub 503', 'hub 200']);
+    expect(statuses()).toEqual(['hub 503', 'hub 429', 'hub 200']);
     hub.failNext('blob.bin', 500, 10);
     await expect(downloadFile('test/big', 'blob.bin', opts())).rejects.toThrow(/failed after 3 attempts: HTTP 500/);
   });
@@ -160,6 +161,22 @@ describe('downloadFile', () => {
     expect(error).toBeInstanceOf(HubResponseError);
     expect((error as Error).message).toMatch(/answered an HTML page instead of the file: HF_ENDPOINT \(http:\/\/127\.0\.0\.1:\d+\) may point at/);
     expect(readdirSync(join(repoCacheDir(cacheDir, 'test/big', 'main')))).toEqual([]);
+  });
+
+  test('a JSON file that is not JSON is refused and not cached (a later run would trust it)', async () => {
+    hub.htmlFor('notes.json', 'Service temporarily unavailable', 'application/json');
+    await expect(downloadFile('test/big', 'notes.json', opts())).rejects.toThrow(/answered something that is not JSON/);
+    expect(readdirSync(join(repoCacheDir(cacheDir, 'test/big', 'main')))).toEqual([]);
+  });
+
+  test('HF_ENDPOINT and HF_TOKEN are checked before any request', async () => {
+    for (const endpoint of ['huggingface.co', 'ftp://mirror', 'https://']) {
+      await expect(downloadFile('test/big', 'notes.json', { ...opts(), endpoint }), endpoint).rejects.toThrow(/^HF_ENDPOINT ".*" is not an http\(s\) URL/);
+    }
+    await expect(downloadFile('test/big', 'notes.json', { ...opts(), token: 'hf_a b' })).rejects.toBeInstanceOf(BuildArgumentError);
+    // A token read from a file keeps its newline; it is trimmed rather than sent as an invalid header.
+    await downloadFile('meta-llama/Tiny-Instruct', 'config.json', { ...opts(), token: `${TOKEN}\n` });
+    expect(hub.requests.at(-1)!.authorization).toBe(`Bearer ${TOKEN}`);
   });
 
   test('gated repo: 401 says where to accept the licence and that HF_TOKEN is needed; 403 that it is not accepted yet', async () => {
