@@ -69,12 +69,11 @@ function foldCodePoint(ch: string): string {
   return out;
 }
 
-const ASCII_FOLDS: readonly string[] = Array.from({ length: 0x80 }, (_, code) => foldCodePoint(String.fromCharCode(code)));
 /** Folds of the non-ASCII BMP code points seen so far (at most 63,488 entries). */
 const bmpFolds = new Map<number, string>();
 
+/** The fold of one non-ASCII code point. */
 function fold(ch: string, code: number): string {
-  if (code < 0x80) return ASCII_FOLDS[code] as string;
   if (code > 0xffff) return foldCodePoint(ch);
   let folded = bmpFolds.get(code);
   if (folded === undefined) {
@@ -87,18 +86,42 @@ function fold(ch: string, code: number): string {
 interface Folded {
   text: string;
   /** For each folded character, the index in the original of the code point it came from. */
-  origin: number[];
+  origin: Int32Array;
 }
+
+const NON_ASCII = /[^\x00-\x7f]/g;
+const ASCII_BREAKS = /[\n\v\f\r\x1c-\x1e]/g;
+const ASCII_SPACES = /[\t\x1f]/g;
+/** The fold of a run of ASCII, all at once (the same as folding its characters one by one). */
+const foldAscii = (run: string) => run.toLowerCase().replace(ASCII_BREAKS, '\n').replace(ASCII_SPACES, ' ');
 
 function foldText(text: string): Folded {
   const parts: string[] = [];
-  const origin: number[] = [];
+  let origin = new Int32Array(text.length);
+  let length = 0;
+  const reserve = (n: number) => {
+    if (length + n <= origin.length) return;
+    const grown = new Int32Array(Math.max(origin.length * 2, length + n));
+    grown.set(origin);
+    origin = grown;
+  };
   for (let i = 0; i < text.length; ) {
+    NON_ASCII.lastIndex = i;
+    const runEnd = NON_ASCII.exec(text)?.index ?? text.length;
+    if (runEnd > i) {
+      // ASCII folds one to one.
+      parts.push(foldAscii(text.slice(i, runEnd)));
+      reserve(runEnd - i);
+      for (let k = i; k < runEnd; k++) origin[length++] = k;
+      i = runEnd;
+      continue;
+    }
     const code = text.codePointAt(i) as number;
     const width = code > 0xffff ? 2 : 1;
     const folded = fold(width === 1 ? (text[i] as string) : text.slice(i, i + 2), code);
     parts.push(folded);
-    for (let k = 0; k < folded.length; k++) origin.push(i);
+    reserve(folded.length);
+    for (let k = 0; k < folded.length; k++) origin[length++] = i;
     i += width;
   }
   return { text: parts.join(''), origin };
