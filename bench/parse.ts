@@ -8,6 +8,7 @@
 import { defuseUntrustedText } from '../src/core/sanitize.js';
 import { parseAegisOutput, readRating } from '../src/core/parse.js';
 import { readOutput } from '../src/core/output-reader.js';
+import { loadavg } from 'node:os';
 import { summarize } from './stats.js';
 
 const SIZES = [100_000, 300_000, 1_000_000];
@@ -29,52 +30,66 @@ const TEXTS: Record<string, (n: number) => string> = {
   'mixed scripts and emoji': (n) => fill('Ünïcödé 中文 العربية 🙂👍🏽 ', n),
 };
 
-function medianMs(run: () => void, minRuns = 5, budgetMs = 1500): number {
+/**
+ * Median milliseconds per call, wall clock and CPU time (this process, user + system) side by side: the
+ * machine may be shared, and CPU time is less disturbed by other processes. Calls shorter than a millisecond
+ * are timed in batches.
+ */
+function measure(run: () => void, minSamples = 5, budgetMs = 1500): { wall: number; cpu: number } {
+  const t0 = performance.now();
   run();
-  const samples: number[] = [];
+  const first = performance.now() - t0;
+  const batch = first >= 1 ? 1 : Math.min(10_000, Math.ceil(1 / Math.max(first, 0.0001)));
+  const wall: number[] = [];
+  const cpu: number[] = [];
   const started = performance.now();
-  while (samples.length < minRuns || (performance.now() - started < budgetMs && samples.length < 50)) {
+  while (wall.length < minSamples || (performance.now() - started < budgetMs && wall.length < 50)) {
+    const c = process.cpuUsage();
     const t = performance.now();
-    run();
-    samples.push(performance.now() - t);
+    for (let i = 0; i < batch; i++) run();
+    wall.push((performance.now() - t) / batch);
+    const d = process.cpuUsage(c);
+    cpu.push((d.user + d.system) / 1000 / batch);
   }
-  return summarize(samples).p50;
+  return { wall: summarize(wall).p50, cpu: summarize(cpu).p50 };
 }
 
 const fmt = (ms: number) => (ms < 0.1 ? ms.toFixed(4) : ms < 10 ? ms.toFixed(2) : ms.toFixed(0));
+const both = (m: { wall: number; cpu: number }) => `${fmt(m.wall)} / ${fmt(m.cpu)}`;
 const kb = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000} MB` : `${n / 1000} kB`);
 
-console.log(`Node ${process.version}, ${process.platform} ${process.arch}\n`);
-console.log('## Parser: median ms (characters looked at, cap lifted)\n');
-console.log(`| output | ${SIZES.map((n) => `${kb(n)} shipped | ${kb(n)} cap lifted`).join(' | ')} | 1 MB / 100 kB |`);
-console.log(`|---|${SIZES.map(() => '---:|---:').join('|')}|---:|`);
+console.log(`Node ${process.version}, ${process.platform} ${process.arch}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+console.log('## Parser: median ms per parse, wall / CPU; characters looked at with the cap lifted\n');
+console.log('| output | size | shipped (capped) | cap lifted | characters looked at |');
+console.log('|---|---:|---:|---:|---:|');
+const ratios: string[] = [];
 for (const [name, make] of Object.entries(OUTPUTS)) {
-  const cells: string[] = [];
   const lifted: number[] = [];
   for (const n of SIZES) {
     const text = make(n);
-    const shipped = medianMs(() => parseAegisOutput(text, 'prompt'));
-    const uncapped = medianMs(() => readOutput(text, 'prompt', { maxLength: Infinity }));
+    const shipped = measure(() => parseAegisOutput(text, 'prompt'));
+    const uncapped = measure(() => readOutput(text, 'prompt', { maxLength: Infinity }));
     const { steps } = readOutput(text, 'prompt', { maxLength: Infinity });
-    lifted.push(uncapped);
-    cells.push(fmt(shipped), `${fmt(uncapped)} (${(steps / 1e6).toFixed(2)} M)`);
+    lifted.push(uncapped.cpu);
+    console.log(`| ${name} | ${kb(n)} | ${both(shipped)} | ${both(uncapped)} | ${(steps / 1e6).toFixed(2)} M |`);
   }
-  console.log(`| ${name} | ${cells.join(' | ')} | ${((lifted[2] as number) / (lifted[0] as number)).toFixed(1)}x |`);
+  ratios.push(`${name}: ${((lifted[2] as number) / (lifted[0] as number)).toFixed(1)}x`);
 }
+console.log(`\nCPU time, 1 MB / 100 kB with the cap lifted (10x the length): ${ratios.join('; ')}`);
 
 const stream = '{"User Safety": "unsafe", "Response Safety": "unsafe", "Safety Categories": "Violence, Criminal Planning/Confessions, Threat"}';
-const everyPrefix = medianMs(() => {
+const everyPrefix = measure(() => {
   for (let n = 1; n <= stream.length; n++) readRating(stream.slice(0, n), 'response');
 }, 20);
-console.log(`\nreadRating over every prefix of a ${stream.length}-character answer (one call per character, more than per token): ${fmt(everyPrefix)} ms\n`);
+console.log(`\nreadRating over every prefix of a ${stream.length}-character answer (a call per character): ${both(everyPrefix)} ms\n`);
 
-console.log('## Defusing untrusted text: median ms\n');
-console.log(`| text | ${SIZES.map(kb).join(' | ')} | 1 MB / 100 kB |`);
+console.log('## Defusing untrusted text: median ms per text, wall / CPU\n');
+console.log(`| text | ${SIZES.map(kb).join(' | ')} | CPU 1 MB / 100 kB |`);
 console.log(`|---|${SIZES.map(() => '---:').join('|')}|---:|`);
 for (const [name, make] of Object.entries(TEXTS)) {
   const times = SIZES.map((n) => {
     const text = make(n);
-    return medianMs(() => defuseUntrustedText(text), 3);
+    return measure(() => defuseUntrustedText(text), 5);
   });
-  console.log(`| ${name} | ${times.map(fmt).join(' | ')} | ${((times[2] as number) / (times[0] as number)).toFixed(1)}x |`);
+  console.log(`| ${name} | ${times.map(both).join(' | ')} | ${((times[2] as { cpu: number }).cpu / (times[0] as { cpu: number }).cpu).toFixed(1)}x |`);
 }

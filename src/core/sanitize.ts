@@ -69,62 +69,63 @@ function foldCodePoint(ch: string): string {
   return out;
 }
 
-/** Folds of the non-ASCII BMP code points seen so far (at most 63,488 entries). */
-const bmpFolds = new Map<number, string>();
+/** The fold of each ASCII character, as a code unit (ASCII folds one to one). */
+const ASCII_FOLDS = Uint16Array.from({ length: 0x80 }, (_, code) => foldCodePoint(String.fromCharCode(code)).charCodeAt(0));
+/** Folds of the non-ASCII BMP code points seen so far (at most 63,488), and of some astral ones. */
+const bmpFolds: Array<string | undefined> = [];
+const astralFolds = new Map<number, string>();
 
-/** The fold of one non-ASCII code point. */
-function fold(ch: string, code: number): string {
-  if (code > 0xffff) return foldCodePoint(ch);
-  let folded = bmpFolds.get(code);
+function foldNonAscii(text: string, i: number, code: number): string {
+  if (code <= 0xffff) return (bmpFolds[code] ??= foldCodePoint(text[i] as string));
+  let folded = astralFolds.get(code);
   if (folded === undefined) {
-    folded = foldCodePoint(ch);
-    bmpFolds.set(code, folded);
+    folded = foldCodePoint(text.slice(i, i + 2));
+    if (astralFolds.size >= 4096) astralFolds.clear();
+    astralFolds.set(code, folded);
   }
   return folded;
 }
 
 interface Folded {
   text: string;
-  /** For each folded character, the index in the original of the code point it came from. */
+  /** For each folded code unit, the index in the original of the code point it came from. */
   origin: Int32Array;
 }
 
-const NON_ASCII = /[^\x00-\x7f]/g;
-const ASCII_BREAKS = /[\n\v\f\r\x1c-\x1e]/g;
-const ASCII_SPACES = /[\t\x1f]/g;
-/** The fold of a run of ASCII, all at once (the same as folding its characters one by one). */
-const foldAscii = (run: string) => run.toLowerCase().replace(ASCII_BREAKS, '\n').replace(ASCII_SPACES, ' ');
+// ignoreBOM keeps a leading U+FEFF instead of dropping it (none can occur: it is skipped, but be exact).
+const UTF16 = new TextDecoder('utf-16le', { ignoreBOM: true });
 
+/** Folds `text` (well-formed UTF-16) code point by code point into code units, remembering where each came from. */
 function foldText(text: string): Folded {
-  const parts: string[] = [];
+  let units = new Uint16Array(text.length);
   let origin = new Int32Array(text.length);
   let length = 0;
-  const reserve = (n: number) => {
-    if (length + n <= origin.length) return;
-    const grown = new Int32Array(Math.max(origin.length * 2, length + n));
-    grown.set(origin);
-    origin = grown;
-  };
   for (let i = 0; i < text.length; ) {
-    NON_ASCII.lastIndex = i;
-    const runEnd = NON_ASCII.exec(text)?.index ?? text.length;
-    if (runEnd > i) {
-      // ASCII folds one to one.
-      parts.push(foldAscii(text.slice(i, runEnd)));
-      reserve(runEnd - i);
-      for (let k = i; k < runEnd; k++) origin[length++] = k;
-      i = runEnd;
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) {
+      units[length] = ASCII_FOLDS[unit] as number;
+      origin[length++] = i++;
       continue;
     }
     const code = text.codePointAt(i) as number;
-    const width = code > 0xffff ? 2 : 1;
-    const folded = fold(width === 1 ? (text[i] as string) : text.slice(i, i + 2), code);
-    parts.push(folded);
-    reserve(folded.length);
-    for (let k = 0; k < folded.length; k++) origin[length++] = i;
-    i += width;
+    const folded = foldNonAscii(text, i, code);
+    // Room for this fold and for every later code unit folding to one (ASCII writes without checking).
+    if (length + folded.length + (text.length - i) > units.length) {
+      const size = Math.max(units.length * 2, length + folded.length + (text.length - i));
+      const grownUnits = new Uint16Array(size);
+      const grownOrigin = new Int32Array(size);
+      grownUnits.set(units);
+      grownOrigin.set(origin);
+      units = grownUnits;
+      origin = grownOrigin;
+    }
+    for (let k = 0; k < folded.length; k++) {
+      units[length] = folded.charCodeAt(k);
+      origin[length++] = i;
+    }
+    i += code > 0xffff ? 2 : 1;
   }
-  return { text: parts.join(''), origin };
+  return { text: UTF16.decode(units.subarray(0, length)), origin };
 }
 
 /** Where the marks go: indices in `text` before which U+200B is inserted. */
