@@ -3,11 +3,12 @@
  * inputs of 100 kB, 300 kB and 1 MB, measured side by side in one run (median of repeated runs, after a
  * warm-up). The parser is timed twice: as shipped (output past MAX_OUTPUT_LENGTH is refused unread) and with
  * the cap lifted, which shows the scan itself is linear. Work counts (characters looked at) are printed next
- * to the times; the tests assert those, the times are for this table only.
+ * to the times; the tests assert those, the times are for this table only. Raw results: bench-results/parse.json.
  */
 import { defuseUntrustedText } from '../src/core/sanitize.js';
 import { parseAegisOutput, readRating } from '../src/core/parse.js';
 import { readOutput } from '../src/core/output-reader.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { summarize } from './stats.js';
 
@@ -63,6 +64,7 @@ console.log('## Parser: median ms per parse, wall / CPU; characters looked at wi
 console.log('| output | size | shipped (capped) | cap lifted | characters looked at |');
 console.log('|---|---:|---:|---:|---:|');
 const ratios: string[] = [];
+const results: Record<string, unknown[]> = { parser: [], defuse: [] };
 for (const [name, make] of Object.entries(OUTPUTS)) {
   const lifted: number[] = [];
   for (const n of SIZES) {
@@ -71,6 +73,7 @@ for (const [name, make] of Object.entries(OUTPUTS)) {
     const uncapped = measure(() => readOutput(text, 'prompt', { maxLength: Infinity }));
     const { steps } = readOutput(text, 'prompt', { maxLength: Infinity });
     lifted.push(uncapped.cpu);
+    results.parser?.push({ output: name, chars: text.length, shipped, capLifted: uncapped, steps });
     console.log(`| ${name} | ${kb(n)} | ${both(shipped)} | ${both(uncapped)} | ${(steps / 1e6).toFixed(2)} M |`);
   }
   ratios.push(`${name}: ${((lifted[2] as number) / (lifted[0] as number)).toFixed(1)}x`);
@@ -89,7 +92,12 @@ console.log(`|---|${SIZES.map(() => '---:').join('|')}|---:|`);
 for (const [name, make] of Object.entries(TEXTS)) {
   const times = SIZES.map((n) => {
     const text = make(n);
-    return measure(() => defuseUntrustedText(text), 5);
+    const m = measure(() => defuseUntrustedText(text), 5);
+    results.defuse?.push({ text: name, chars: text.length, ...m });
+    return m;
   });
   console.log(`| ${name} | ${times.map(both).join(' | ')} | ${((times[2] as { cpu: number }).cpu / (times[0] as { cpu: number }).cpu).toFixed(1)}x |`);
 }
+
+mkdirSync('bench-results', { recursive: true });
+writeFileSync('bench-results/parse.json', JSON.stringify({ node: process.version, loadavg: loadavg(), readRatingEveryPrefix: everyPrefix, ...results }, null, 2));
