@@ -36,7 +36,7 @@ export function failureCause(error: AegisError | undefined, choice: ModelChoice)
 
 /** The build-model command for a variant. */
 export function buildCommand(variant: string): string {
-  return `HF_TOKEN=hf_… npm run build-model -- --base meta-llama/Llama-3.1-8B-Instruct --adapter nvidia/llama-3.1-nemoguard-8b-content-safety --quantization ${variant} --out demo/public/models/aegis-guard-2.0-${variant}`;
+  return `HF_TOKEN=hf_… npm run build-model -- --base meta-llama/Llama-3.1-8B-Instruct --adapter nvidia/llama-3.1-nemoguard-8b-content-safety:llama-3.1-nemoguard-8b-content-safety-lora-adapter --quantization ${variant} --out demo/public/models/aegis-guard-2.0-${variant}`;
 }
 
 function howToBuild(variant: string, then: TemplateResult): TemplateResult {
