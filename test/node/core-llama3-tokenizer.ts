@@ -9,7 +9,7 @@ import Module, { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Tokenizer } from '@mlc-ai/web-tokenizers';
-import { llama31AddedTokenNames, llama31TokenizerJson } from '../helpers/llama31-tokenizer.js';
+import { llama31TokenizerJson } from '../helpers/llama31-tokenizer.js';
 
 interface CommonJsModule {
   filename: string;
@@ -21,9 +21,6 @@ interface ModuleInternals {
   new (id: string): CommonJsModule;
   _nodeModulePaths(dir: string): string[];
 }
-
-/** The spellings of the 256 special tokens (ids 128000..128255), as the model's tokenizer names them. */
-export const SPECIAL_TOKEN_SPELLINGS: readonly string[] = Object.freeze(llama31AddedTokenNames());
 
 function loadWebTokenizers(): { Tokenizer: typeof Tokenizer } {
   const file = createRequire(import.meta.url).resolve('@mlc-ai/web-tokenizers');
