@@ -310,7 +310,7 @@ export class WebLLMEngine implements Engine {
     if (signal?.aborted) throw new AegisAbortError('The completion was cancelled.');
     // A completion resets the KV cache and fills it with its own prompt (idx:19115): whatever a token
     // session's caller left there is gone, even if the lengths later happen to match.
-    active.tokens?.session?.invalidate();
+    active.tokens?.session?.invalidate('counted');
     // interruptGenerate only sets a flag checked between decode steps (idx:18605-18608, 18536-18539). The
     // streaming request clears it once it holds the model lock (idx:18559-18578), so an interrupt sent
     // earlier would be lost; calls here are serialised, so the one running is ours, and the loop below
@@ -356,6 +356,8 @@ export class WebLLMEngine implements Engine {
         if (chunk.usage) usage = chunk.usage;
       }
     } catch (error) {
+      // A completion that failed midway may have left the cache half-written, its count behind.
+      active.tokens?.session?.invalidate('unknown');
       throw this.runError(error, active);
     } finally {
       signal?.removeEventListener('abort', interrupt);

@@ -46,8 +46,11 @@ export interface TokenSessionDeps {
 
 /** The session plus what the engine needs to keep its cache identity right. */
 export interface WebLLMTokenSession extends TokenSession {
-  /** The engine is about to use the cache for something else: what callers left there is gone. */
-  invalidate(): void;
+  /**
+   * The engine used the cache for something else, so what callers left there is gone: 'counted' when
+   * WebLLM's own count is still right (a completion that ran), 'unknown' when it may not be (one that failed).
+   */
+  invalidate(how: 'counted' | 'unknown'): void;
   /** The model is gone; frees the runtime functions the session holds. */
   dispose(): void;
 }
@@ -283,9 +286,8 @@ export function openTokenSession(deps: TokenSessionDeps): TokenSessionOpening {
       });
     },
 
-    invalidate(): void {
-      if (state !== 'broken') state = 'foreign';
-      epoch++;
+    invalidate(how: 'counted' | 'unknown'): void {
+      changed(how === 'unknown' || state === 'broken' ? 'broken' : 'foreign');
     },
 
     dispose(): void {
