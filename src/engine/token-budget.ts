@@ -82,3 +82,24 @@ export function assertTokenCount(tokens: number, limit: number, window: number, 
     );
   }
 }
+
+/**
+ * Admits a prompt for WebLLM's completion path, which may hold at most COMPLETION_MAX_TOKENS (its spread) and
+ * the context window. Up to SPREAD_SAFE_BYTES the runtime's own context check answers (typed by
+ * webllm-errors.ts); above, `count` tokenizes it, and without one it is refused.
+ */
+export function admitCompletionPrompt(prompt: string, contextWindow: number, count: (() => number) | undefined): void {
+  // A sliding-window model reports -1 (idx:11880-11897): only the spread's own limit applies then.
+  const window = contextWindow > 0 ? contextWindow : COMPLETION_MAX_TOKENS;
+  const limit = Math.min(window, COMPLETION_MAX_TOKENS);
+  const admission = admitText(prompt, limit, window, 'The prompt');
+  if (admission.kind === 'fits' || admission.bytes <= SPREAD_SAFE_BYTES) return;
+  if (!count) {
+    throw new ContextWindowExceededError(
+      `The prompt is ${admission.bytes} bytes long and no tokenizer can count it; it may exceed the ${limit} tokens it may have.`,
+      undefined,
+      window,
+    );
+  }
+  assertTokenCount(count(), limit, window, 'The prompt');
+}

@@ -27,11 +27,11 @@ import type {
 import { LoadProgressTracker } from './load-progress.js';
 import { checkModelFiles } from './model-files.js';
 import { preflight } from './preflight.js';
-import { COMPLETION_MAX_TOKENS, SPREAD_SAFE_BYTES, admitText, assertTokenCount } from './token-budget.js';
+import { admitCompletionPrompt } from './token-budget.js';
 import { toAegisError, type ErrorContext } from './webllm-errors.js';
 import { gpuDeviceOf, inspectPipeline, loadedPipelineCount, stillLoaded, tapRuntimeLog, type PipelineInternals } from './webllm-internals.js';
 import { buildModelRecord, webllmFolderUrl } from './webllm-record.js';
-import { openTokenSession, type TokenSessionOpening } from './webllm-token-session.js';
+import { openTokenSession, withoutTokenAccess, type TokenSessionOpening } from './webllm-token-session.js';
 
 /** The model currently loaded. A new object per load, so stale references can be recognised. */
 interface ActiveModel {
@@ -39,6 +39,8 @@ interface ActiveModel {
   pipeline: PipelineInternals | undefined;
   /** Why the pipeline could not be used, when `pipeline` is undefined. */
   pipelineProblem?: string;
+  /** The context window the model was loaded with. */
+  contextWindow: number;
   /** Opened on first use of tokens(). */
   tokens?: TokenSessionOpening;
   lost: boolean;
@@ -159,19 +161,7 @@ export class WebLLMEngine implements Engine {
   private openTokens(active: ActiveModel): TokenSessionOpening {
     if (active.tokens) return active.tokens;
     const pipeline = active.pipeline;
-    if (!pipeline) {
-      active.tokens = {
-        status: {
-          fastPath: false,
-          prefixReuse: false,
-          fastPathOff: {
-            code: 'pipeline-shape',
-            message: `WebLLM's internals are not the ones this version was written against (${active.pipelineProblem ?? 'no pipeline'}).`,
-          },
-        },
-      };
-      return active.tokens;
-    }
+    if (!pipeline) return (active.tokens = withoutTokenAccess('pipeline-shape', active.pipelineProblem ?? 'no pipeline'));
     try {
       active.tokens = openTokenSession({
         engine: this.runtime,
@@ -182,36 +172,24 @@ export class WebLLMEngine implements Engine {
         mapError: (error) => this.runError(error, active),
       });
     } catch (error) {
-      active.tokens = {
-        status: {
-          fastPath: false,
-          prefixReuse: false,
-          fastPathOff: { code: 'pipeline-shape', message: `Opening token-level access failed (${String(error)}).` },
-        },
-      };
+      active.tokens = withoutTokenAccess('pipeline-shape', `opening token-level access failed: ${String(error)}`);
     }
     return active.tokens;
   }
 
   /**
    * Refuses a prompt that cannot fit before WebLLM tokenizes it: its completion path spreads the ids into an
-   * array (idx:13916) before checking the window (idx:13951), which overflows the stack from ~125k tokens,
-   * and tokenizing a huge text blocks the worker (token-budget.ts).
+   * array (idx:13916) before checking the window (idx:13951), and tokenizing a huge text blocks the worker.
    */
   private admitPrompt(active: ActiveModel, prompt: string): void {
-    const window = active.pipeline?.contextWindowSize ?? 0;
-    if (!(window > 0)) return;
-    const limit = Math.min(window, COMPLETION_MAX_TOKENS);
-    const admission = admitText(prompt, limit, window, 'The prompt');
-    // Up to SPREAD_SAFE_BYTES the runtime's own context check answers (typed, webllm-errors.ts).
-    if (admission.kind === 'fits' || admission.bytes <= SPREAD_SAFE_BYTES) return;
-    let count: number;
-    try {
-      count = active.pipeline!.tokenizer.encode(prompt).length;
-    } catch (error) {
-      throw this.runError(error, active);
-    }
-    assertTokenCount(count, limit, window, 'The prompt');
+    const tokenizer = active.pipeline?.tokenizer;
+    admitCompletionPrompt(prompt, active.contextWindow, tokenizer && (() => {
+      try {
+        return tokenizer.encode(prompt).length;
+      } catch (error) {
+        throw this.runError(error, active);
+      }
+    }));
   }
 
   private async loadFresh(
@@ -287,14 +265,21 @@ export class WebLLMEngine implements Engine {
 
     const inspected = inspectPipeline(this.runtime, record.model_id);
     const pipeline = inspected.pipeline;
-    const active: ActiveModel = { modelId: record.model_id, pipeline, pipelineProblem: inspected.problem, lost: false };
+    const contextWindow = pipeline?.contextWindowSize ?? files.contextWindow ?? spec.contextWindow;
+    const active: ActiveModel = {
+      modelId: record.model_id,
+      pipeline,
+      pipelineProblem: inspected.problem,
+      contextWindow,
+      lost: false,
+    };
     this.active = active;
     this.lostError = undefined;
     if (pipeline) this.watchDevice(active, pipeline);
     progress.emit({ phase: 'ready', progress: 1, text: finishText ?? 'Model ready' });
     return {
       modelLibUrl: record.model_lib,
-      contextWindow: pipeline?.contextWindowSize ?? files.contextWindow ?? spec.contextWindow,
+      contextWindow,
     };
   }
 

@@ -114,7 +114,10 @@ function missingFields(pipeline: unknown): string[] {
   return missing;
 }
 
-/** The checked pipeline for `modelId`, or what is wrong with it. */
+/**
+ * The loaded pipeline for `modelId` (`MLCEngine.loadedModelIdToPipeline`, idx:18087, filled at idx:18328) if
+ * its shape is the one this code was written against, or what is wrong with it.
+ */
 export function inspectPipeline(
   engine: MLCEngine,
   modelId: string,
@@ -124,14 +127,6 @@ export function inspectPipeline(
   const missing = missingFields(pipeline);
   if (missing.length > 0) return { problem: `the pipeline lacks ${missing.join(', ')}` };
   return { pipeline: pipeline as PipelineInternals };
-}
-
-/**
- * The loaded pipeline for `modelId` (`MLCEngine.loadedModelIdToPipeline`, idx:18087, filled at idx:18328),
- * or undefined when none is loaded or its shape is not the one this code was written against.
- */
-export function pipelineOf(engine: MLCEngine, modelId: string): PipelineInternals | undefined {
-  return inspectPipeline(engine, modelId).pipeline;
 }
 
 /**

@@ -64,6 +64,17 @@ type CacheState = 'ours' | 'foreign' | 'broken';
 
 const off = (code: FastPathOff['code'], message: string): FastPathOff => ({ code, message });
 
+const OFF_MESSAGES: Partial<Record<FastPathOff['code'], (detail: string) => string>> = {
+  'pipeline-shape': (detail) => `WebLLM's internals are not the ones this version was written against (${detail}).`,
+  'sliding-window': () => 'The model uses a sliding-window KV cache, which the fast path does not support.',
+  'no-forward': () => 'The runtime offers neither forwardKnownTokens nor forwardTokensAndSample on its pipeline.',
+};
+
+/** No token session: the fast path is off for `code`. */
+export function withoutTokenAccess(code: 'pipeline-shape' | 'sliding-window' | 'no-forward', detail = ''): TokenSessionOpening {
+  return { status: { fastPath: false, prefixReuse: false, fastPathOff: off(code, OFF_MESSAGES[code]!(detail)) } };
+}
+
 /**
  * `vm.builtin.kv_state_popn`, or why rollback is off. Only a plain paged KV cache without a sliding window
  * can roll back: an RNN state cannot be popped, and a sliding window has already dropped early positions.
@@ -114,25 +125,9 @@ export function openTokenSession(deps: TokenSessionDeps): TokenSessionOpening {
   const { engine, modelId, pipeline, isCurrent, exclusive, mapError } = deps;
   // A sliding-window model has contextWindowSize -1 (idx:11880-11897): there is no window to check forwards
   // against, and early positions are dropped from the cache.
-  if (pipeline.slidingWindowSize !== -1 || !(pipeline.contextWindowSize > 0)) {
-    return {
-      status: {
-        fastPath: false,
-        prefixReuse: false,
-        fastPathOff: off('sliding-window', 'The model uses a sliding-window KV cache, which the fast path does not support.'),
-      },
-    };
-  }
+  if (pipeline.slidingWindowSize !== -1 || !(pipeline.contextWindowSize > 0)) return withoutTokenAccess('sliding-window');
   const forwarding = forwardFor(pipeline);
-  if (!forwarding) {
-    return {
-      status: {
-        fastPath: false,
-        prefixReuse: false,
-        fastPathOff: off('no-forward', 'The runtime offers neither forwardKnownTokens nor forwardTokensAndSample on its pipeline.'),
-      },
-    };
-  }
+  if (!forwarding) return withoutTokenAccess('no-forward');
   const rollback = findRollback(pipeline);
   let popN = rollback.popN;
   let probe = popN ? findLengthProbe(pipeline) : undefined;

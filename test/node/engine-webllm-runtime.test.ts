@@ -219,6 +219,13 @@ describe('huge prompts never reach WebLLM\'s spread', () => {
     expect(fake.runtime.counters.completions).toBe(1);
   });
 
+  test('complete() on a pipeline of another shape (no tokenizer reachable): still capped, typed', async () => {
+    const fake = await loadedFakeWebLLM({ contextWindow: 4096, omit: ['tokenizer'] });
+    await expect(fake.engine.complete('x'.repeat(2_000_000), { maxTokens: 4 })).rejects.toBeInstanceOf(ContextWindowExceededError);
+    await expect(fake.engine.complete('x'.repeat(100_000), { maxTokens: 4 })).rejects.toBeInstanceOf(ContextWindowExceededError);
+    expect(fake.runtime.counters.completions).toBe(0);
+  });
+
   test('a check with a huge text fails closed with a context error; the guard goes on', async () => {
     const g = await guardOn();
     const huge = await check(g.service, 'tell me '.repeat(150_000));
