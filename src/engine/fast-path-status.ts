@@ -25,7 +25,12 @@ const NO_ROLLBACK: FastPathStatus = {
  * or prefix reuse without `truncate`, is replaced by the derived status.
  */
 export function fastPathStatusOf(engine: Engine): FastPathStatus {
-  const session = engine.tokens();
+  let session: ReturnType<Engine['tokens']>;
+  try {
+    session = engine.tokens();
+  } catch {
+    return NO_TOKEN_ACCESS;
+  }
   let reported: FastPathStatus | undefined;
   try {
     reported = engine.fastPathStatus?.();
