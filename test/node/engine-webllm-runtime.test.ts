@@ -171,6 +171,24 @@ describe('the guard survives every measured failure without a wrong verdict', ()
   });
 });
 
+describe('a forward cannot be interrupted', () => {
+  test('a check cancelled while its forward runs settles at once; the forward finishes and the next check is right', async () => {
+    const g = await guardOn();
+    await check(g.service, 'warm up');
+    const hold = g.runtime.pipeline.holdNextForward();
+    const pending = g.service.check({ ...checkRequest('prompt', 'slow one [[unsafe]]'), id: 'cancel-me' });
+    await hold.entered;
+    await g.service.cancel('cancel-me');
+    const cancelled = await pending;
+    expect(cancelled.ok).toBe(false);
+    expect(cancelled.ok ? undefined : cancelled.error.name).toBe('AegisAbortError');
+    hold.release();
+    const next = await check(g.service, 'next [[unsafe:Threat]]');
+    expect(next).toMatchObject({ source: 'model', rating: 'unsafe', timings: { prefixReused: true } });
+    expect(g.runtime.pipeline.filledKVCacheLength).toBe(g.runtime.pipeline.runtimeLength());
+  });
+});
+
 describe('the prefix belongs to the cache state it was made on', () => {
   test('a completion that leaves exactly the prefix length in the cache does not pass for the prefix', async () => {
     const fake = await loadedFakeWebLLM();
