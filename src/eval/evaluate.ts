@@ -61,9 +61,9 @@ function inputFailure(error: AegisInputError): CheckSummary {
   };
 }
 
-/** The fast-path reason field `ModelInfo` carries when the fast path is off, if this build has one. */
-export function fastPathReason(info: ModelInfo): { code: string; message: string } | undefined {
-  const reason = (info as ModelInfo & { fastPathReason?: unknown }).fastPathReason;
+/** Why the fast path (or its prefix reuse) is off, as `ModelInfo.fastPathOff` says; undefined when it says nothing. */
+export function fastPathOff(info: ModelInfo): { code: string; message: string } | undefined {
+  const reason = (info as ModelInfo & { fastPathOff?: unknown }).fastPathOff;
   if (typeof reason === 'object' && reason !== null && typeof (reason as { code?: unknown }).code === 'string') {
     const { code, message } = reason as { code: string; message?: unknown };
     return { code, message: typeof message === 'string' ? message : code };
@@ -72,7 +72,8 @@ export function fastPathReason(info: ModelInfo): { code: string; message: string
 }
 
 function modelFacts(info: ModelInfo): RunInfo['model'] {
-  const reason = fastPathReason(info);
+  const reason = fastPathOff(info);
+  const prefixReuse = (info as ModelInfo & { prefixReuse?: unknown }).prefixReuse;
   return {
     modelId: info.modelId,
     variant: info.variant,
@@ -80,7 +81,8 @@ function modelFacts(info: ModelInfo): RunInfo['model'] {
     modelLibUrl: info.modelLibUrl,
     contextWindow: info.contextWindow,
     fastPath: info.fastPath,
-    ...(reason ? { fastPathReason: reason } : {}),
+    ...(typeof prefixReuse === 'boolean' ? { prefixReuse } : {}),
+    ...(reason ? { fastPathOff: reason } : {}),
     loadMs: info.loadMs,
     gpu: {
       vendor: info.gpu.vendor,
@@ -110,7 +112,7 @@ export async function evaluate(guard: Guard, items: readonly EvalItem[], options
   const compare = options.compareJson === true && info.fastPath;
   const comparisonSkipped =
     options.compareJson && !info.fastPath
-      ? `The model has no fast path${fastPathReason(info) ? ` (${fastPathReason(info)!.message})` : ''}: only the JSON path ran.`
+      ? `The model has no fast path${fastPathOff(info) ? ` (${fastPathOff(info)!.message})` : ''}: only the JSON path ran.`
       : undefined;
 
   const saved = new Map<string, ItemResult>();

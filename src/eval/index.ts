@@ -9,7 +9,7 @@
  * The Node CLI (`npx aegis-guard eval`) runs the same `evaluate` in Chromium and adds a disk cache,
  * resuming and report files.
  */
-export { evaluate, fastPathReason, summarizeVerdict, validateItems } from './evaluate.js';
+export { evaluate, fastPathOff, summarizeVerdict, validateItems } from './evaluate.js';
 export { setReport, type SetReportOptions } from './set-report.js';
 export {
   averagePrecision,

@@ -43,7 +43,12 @@ function runSection(report: EvalReport): string {
           }${m.gpu.shaderF16 ? ', shader-f16' : ', no shader-f16'}`
         : '—',
     ],
-    ['Fast path', m ? (m.fastPath ? 'on' : `off${m.fastPathReason ? `: ${escapeHtml(m.fastPathReason.message)}` : ''}`) : '—'],
+    [
+      'Fast path',
+      m
+        ? `${m.fastPath ? 'on' : 'off'}${m.prefixReuse === false ? ', prefix not reused' : ''}${m.fastPathOff ? `: ${escapeHtml(m.fastPathOff.message)}` : ''}`
+        : '—',
+    ],
     ['Model load', m ? `${(m.loadMs / 1000).toFixed(1)} s` : '—'],
     ['WebLLM', escapeHtml(run.webllmVersion)],
     ['aegis-guard', escapeHtml(run.aegisGuardVersion)],

@@ -250,7 +250,10 @@ export interface RunInfo {
     modelLibUrl: string;
     contextWindow: number;
     fastPath: boolean;
-    fastPathReason?: { code: string; message: string };
+    /** Whether the template prefix stays in the KV cache between checks (when the runtime reports it). */
+    prefixReuse?: boolean;
+    /** Why the fast path or its prefix reuse is off (ModelInfo.fastPathOff). */
+    fastPathOff?: { code: string; message: string };
     loadMs: number;
     gpu: { vendor: string; architecture: string; description: string; isFallbackAdapter: boolean; shaderF16: boolean };
   };

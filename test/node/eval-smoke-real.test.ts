@@ -96,7 +96,8 @@ describe.skipIf(!TOKENIZER_PRESENT)('smoke:real wiring over the scripted engine'
 
   test('a model without a fast path and without a reason fails', async () => {
     const io = capturedIo(ROOT);
-    const code = await runMain(() => runSmokeCli(['--model', plantedModel(perfectKey(), { fast: false })], io, SCRIPTED_HOOKS), 'smoke:real', io.err);
+    const hooks = { ...SCRIPTED_HOOKS, workerPath: `${SCRIPTED_HOOKS.workerPath}?no-fast-path-reason` };
+    const code = await runMain(() => runSmokeCli(['--model', plantedModel(perfectKey(), { fast: false })], io, hooks), 'smoke:real', io.err);
     expect(code, io.err.text + io.out.text).toBe(1);
     expect(io.out.text).toMatch(/FAIL: the fast path is off and the model info gives no reason/);
     expect(io.out.text).toMatch(/agreement with labels: 40\/40/);
@@ -105,10 +106,10 @@ describe.skipIf(!TOKENIZER_PRESENT)('smoke:real wiring over the scripted engine'
 
 describe('the smoke verdict rules', () => {
   const model = { modelId: 'm', variant: 'q4f16_1', weightsUrl: '', modelLibUrl: '', contextWindow: 4096, fastPath: false, loadMs: 1000, gpu: { vendor: 'v', architecture: '', description: '', isFallbackAdapter: false, shaderF16: true } };
-  const report = (fastPathReason?: { code: string; message: string }): EvalReport =>
+  const report = (fastPathOff?: { code: string; message: string }): EvalReport =>
     ({
       schema: 'aegis-guard/eval-report/1',
-      run: { model: { ...model, ...(fastPathReason ? { fastPathReason } : {}) }, webllmVersion: '0.2.86' },
+      run: { model: { ...model, ...(fastPathOff ? { fastPathOff } : {}) }, webllmVersion: '0.2.86' },
       sets: [{ failures: { count: 0, byCode: {} }, comparison: { skipped: 'no fast path' } }],
     }) as unknown as EvalReport;
   const result = (label: 'safe' | 'unsafe', safe: boolean): ItemResult => ({
@@ -124,6 +125,15 @@ describe('the smoke verdict rules', () => {
     expect(v.problems).toEqual([]);
     expect(v.lines.join('\n')).toMatch(/fast path: off \(no-rollback: the model library has no kv_state_popn\)/);
     expect(v.lines.join('\n')).toMatch(/JSON path: prefill 2000\.0 tok\/s/);
+  });
+
+  test('prefix reuse off: reported with its reason, a failure without one', () => {
+    const on = (r: EvalReport, extra: object) => ({ ...r, run: { ...r.run, model: { ...r.run.model!, fastPath: true, prefixReuse: false, ...extra } }, sets: [{ ...r.sets[0]!, comparison: { compared: 1, agreed: 1, agreement: 1, disagreements: [] } }] }) as unknown as EvalReport;
+    const base = report();
+    const withReason = judgeSmoke(on(base, { fastPathOff: { code: 'no-rollback-builtin', message: 'no kv_state_popn' } }), [result('safe', true)], 0.9);
+    expect(withReason.problems).toEqual([]);
+    expect(withReason.lines.join('\n')).toMatch(/prefix reuse: off \(no-rollback-builtin: no kv_state_popn\)/);
+    expect(judgeSmoke(on(base, {}), [result('safe', true)], 0.9).problems).toEqual(['prefix reuse is off and the model info gives no reason']);
   });
 
   test('the bound is inclusive', () => {

@@ -82,10 +82,15 @@ export function judgeSmoke(report: EvalReport, results: readonly ItemResult[], m
   lines.push(`${model.fastPath ? 'fast path' : 'JSON path'}: prefill ${rate(fast.prefill)}, decode ${rate(fast.decode)}`);
   if (set.failures.count) lines.push(`failed checks: ${set.failures.count} (${Object.entries(set.failures.byCode).map(([k, v]) => `${k} x${v}`).join(', ')})`);
   if (agreement < minAgreement) problems.push(`agreement ${pct(agreement)} is below the bound ${pct(minAgreement)}`);
+  const off = model.fastPathOff;
   if (!model.fastPath) {
-    if (model.fastPathReason) lines.push(`fast path: off (${model.fastPathReason.code}: ${model.fastPathReason.message}); only the JSON path ran`);
+    if (off) lines.push(`fast path: off (${off.code}: ${off.message}); only the JSON path ran`);
     else problems.push('the fast path is off and the model info gives no reason');
   } else {
+    if (model.prefixReuse === false) {
+      if (off) lines.push(`prefix reuse: off (${off.code}: ${off.message}); every check prefills the whole prompt`);
+      else problems.push('prefix reuse is off and the model info gives no reason');
+    }
     const json = tokensPerSecond(results.flatMap((r) => (r.json ? [r.json] : [])));
     lines.push(`JSON path: prefill ${rate(json.prefill)}, decode ${rate(json.decode)}`);
     const cmp = set.comparison;
