@@ -96,6 +96,12 @@ function failures(results: readonly ItemResult[]): FailureSummary {
   return { count, byCode, examples };
 }
 
+/** The model's own rating of a check (see PathComparison.disagreements). */
+export function modelChoice(check: CheckSummary): 'safe' | 'unsafe' {
+  if (typeof check.unsafeProbability === 'number') return check.unsafeProbability >= 0.5 ? 'unsafe' : 'safe';
+  return check.rating;
+}
+
 function comparison(results: readonly ItemResult[]): PathComparison {
   let compared = 0;
   let agreed = 0;
@@ -103,7 +109,9 @@ function comparison(results: readonly ItemResult[]): PathComparison {
   for (const r of results) {
     const fast = r.check;
     const json = r.json!;
-    const fastRating = fast.source === 'failure' ? 'failure' : fast.rating;
+    // The model's own choice on each path: the JSON path writes its likelier word; the fast path's rating
+    // follows the guard's threshold, so its choice is P(unsafe) >= 0.5 (the likelier of the two tokens).
+    const fastRating = fast.source === 'failure' ? 'failure' : modelChoice(fast);
     const jsonRating = json.source === 'failure' ? 'failure' : json.rating;
     if (fastRating !== 'failure' && jsonRating !== 'failure') {
       compared++;

@@ -206,7 +206,10 @@ export interface PathComparison {
   compared: number;
   agreed: number;
   agreement: number | null;
-  /** Items where the two ratings differ, or where exactly one path failed. */
+  /**
+   * Items where the two paths' choices differ (the fast path's choice is P(unsafe) >= 0.5, whatever the
+   * guard's threshold), or where exactly one path failed.
+   */
   disagreements: Array<{
     id: string;
     fast: Rating | 'failure';

@@ -209,9 +209,11 @@ describe('edge cases', () => {
       both('b', 'safe', check({ safe: true, unsafeProbability: 0.4 }), check({ safe: false })),
       both('c', 'safe', check({ safe: true, unsafeProbability: 0.1 }), failure),
       both('d', 'safe', failure, failure),
+      // A guard threshold of 0.7 makes the fast rating 'safe' at P 0.6; the model's own choice is still unsafe.
+      both('e', 'unsafe', check({ safe: true, rating: 'safe', unsafeProbability: 0.6 }), check({ safe: false })),
     ]);
     const cmp = r.comparison as Exclude<typeof r.comparison, { skipped: string } | undefined>;
-    expect(cmp).toMatchObject({ compared: 2, agreed: 1, agreement: 0.5 });
+    expect(cmp).toMatchObject({ compared: 3, agreed: 2, agreement: 2 / 3 });
     expect(cmp.disagreements).toEqual([
       { id: 'b', fast: 'safe', json: 'unsafe', unsafeProbability: 0.4 },
       { id: 'c', fast: 'safe', json: 'failure', unsafeProbability: 0.1 },
@@ -221,6 +223,7 @@ describe('edge cases', () => {
       { positive: false, predicted: true },
       { positive: false, predicted: true },
       { positive: false, predicted: true },
+      { positive: true, predicted: true },
     ]));
   });
 
