@@ -1,7 +1,8 @@
 /**
  * `aegis-guard eval` end to end over the scripted engine: sets read from a local folder (rows written here
  * in the upstream formats), the run in Chromium, eval-report.json and eval-report.html (looked at: a
- * screenshot is written to test/__screenshots__/eval-report.png), resuming, and the argument errors.
+ * screenshot: test/__screenshots__/eval-report.png, refreshed with UPDATE_SCREENSHOTS=1), resuming, and the
+ * argument errors.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,7 +121,7 @@ describe.skipIf(!TOKENIZER_PRESENT)('a whole run over the scripted engine', () =
     expect(html).toMatch(/Chart\.js v4/);
   }, 180_000);
 
-  test('the report renders: charts drawn offline, tables filled (screenshot in test/__screenshots__)', async () => {
+  test('the report renders: charts drawn offline, tables filled', async () => {
     const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking'] });
     try {
       const page = await browser.newPage({ viewport: { width: 1180, height: 1600 } });
@@ -142,8 +143,10 @@ describe.skipIf(!TOKENIZER_PRESENT)('a whole run over the scripted engine', () =
       const summary = await page.locator('table.summary tbody tr').allTextContents();
       expect(summary).toHaveLength(2);
       expect(summary[0]).toMatch(/OpenAI Moderation.*0\.750.*0\.810.*−6\.0/);
-      mkdirSync(join(ROOT, 'test/__screenshots__'), { recursive: true });
-      await page.screenshot({ path: join(ROOT, 'test/__screenshots__/eval-report.png'), fullPage: false });
+      // The committed screenshot is refreshed only on request, so a test run leaves the tree as it was.
+      const shots = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'test/__screenshots__') : mkdtempSync(join(tmpdir(), 'aegis-eval-shot-'));
+      mkdirSync(shots, { recursive: true });
+      await page.screenshot({ path: join(shots, 'eval-report.png'), fullPage: false });
     } finally {
       await browser.close();
     }
