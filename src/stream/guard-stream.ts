@@ -20,7 +20,7 @@ import { AegisAbortError, AegisInputError } from '../core/errors.js';
 import type { Verdict } from '../core/types.js';
 import type { Guard } from '../client/types.js';
 import { Chunker, type PlannedChunk } from './chunker.js';
-import { promptForChunkChecks } from './prompt-budget.js';
+import { promptForChunkChecks } from '../windowing/prompt-budget.js';
 import { assertStreamSource, readDeltas, type DeltaReader } from './source.js';
 import type { GuardStreamEvent, GuardStreamOptions, StreamSource } from './types.js';
 

@@ -31,13 +31,14 @@ import { judgeByJson } from './json-judge.js';
 import type { Judge, Judgement } from './judge.js';
 import type { CheckEvent, CheckRequest, GuardServiceApi, ModelSource, Result, ServiceEvent } from './protocol.js';
 import { validateCheckRequest } from './validate-request.js';
+import { windowed } from './windowed-judge.js';
 import { LruCache } from './verdict-cache.js';
 import { failureVerdict, verdictFromJudgement } from '../core/verdict.js';
 
 export interface GuardServiceOptions {
   /** Finished judgements kept for repeats. Default 512. */
   cacheSize?: number;
-  /** Picks the judge for a request; default: the fast judge when the engine offers token access, else JSON. */
+  /** Picks the judge for a request; default: the fast judge when the engine offers token access, else JSON (windowed for long texts). */
   selectJudge?: (engine: Engine, request: CheckRequest) => Judge;
 }
 
@@ -81,7 +82,7 @@ export class GuardService implements GuardServiceApi {
     options: GuardServiceOptions = {},
   ) {
     this.cache = new LruCache(options.cacheSize ?? 512);
-    this.selectJudge = options.selectJudge ?? ((e) => (e.tokens() ? judgeFast : judgeByJson));
+    this.selectJudge = options.selectJudge ?? ((e) => windowed(e.tokens() ? judgeFast : judgeByJson));
     engine.onDeviceLost((error) => this.onDeviceLost(error));
   }
 

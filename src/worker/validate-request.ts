@@ -5,6 +5,7 @@
 import { AegisInputError } from '../core/errors.js';
 import { resolvePolicy } from '../core/policy.js';
 import { validateCustomCategories } from '../core/taxonomy.js';
+import { validateMaxInputChars } from '../windowing/limits.js';
 import type { CheckRequest } from './protocol.js';
 
 export function validateCheckRequest(request: CheckRequest): void {
@@ -23,6 +24,7 @@ export function validateCheckRequest(request: CheckRequest): void {
   if (request.timeoutMs !== undefined && !(Number.isFinite(request.timeoutMs) && request.timeoutMs >= 0)) {
     throw new AegisInputError('timeoutMs must be a non-negative number of milliseconds.');
   }
+  if (request.maxInputChars !== undefined) validateMaxInputChars(request.maxInputChars);
   validateCustomCategories(request.categories);
   resolvePolicy(request.policy);
 }
