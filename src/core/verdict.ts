@@ -71,7 +71,7 @@ function mergeCategories(lists: readonly (readonly ViolatedCategory[])[]): Viola
  * windows travel along, so the verdict applies the policy to each window on its own.
  */
 export function combineWindows(windows: readonly { span: TextSpan; judgement: ModelJudgement }[], policy: Policy): ModelJudgement {
-  if (windows.length === 0) throw new RangeError('combineWindows needs at least one window.');
+  if (windows.length === 0) throw new RangeError('combineWindows needs one window or more.');
   const judgements = windows.map((w) => w.judgement);
   const probabilities = judgements.flatMap((j) => (j.unsafeProbability === undefined ? [] : [j.unsafeProbability]));
   const failure = judgements.find((j) => j.failure !== undefined)?.failure;

@@ -134,7 +134,7 @@ export class WindowPlanner {
     while (take > 1 && this.unit(first + take - 1).end - start > charBudget) take--;
     let tokens = contextTokensUsed;
     for (let i = 0; i < take; i++) tokens += this.unit(first + i).tokens!;
-    const window: PlannedWindow = {
+    const planned: PlannedWindow = {
       index: this.nextIndex++,
       contextStart,
       start,
@@ -142,22 +142,22 @@ export class WindowPlanner {
       tokens,
     };
     this.cursor = first + take;
-    this.latest = window;
+    this.latest = planned;
     // Units before this window's context are never needed again (a re-plan starts at this window).
     this.drop(from);
-    return window;
+    return planned;
   }
 
   /**
-   * Plans again from the start of `window` (the latest one returned) with a smaller token budget, for when
+   * Plans again from the start of `planned` (the latest one returned) with a smaller token budget, for when
    * its check turned out not to fit: the measure was wrong or the context window is smaller than assumed.
    */
-  replan(window: PlannedWindow, windowTokens: number): void {
+  replan(planned: PlannedWindow, windowTokens: number): void {
     if (!(windowTokens >= 1)) throw new RangeError(`windowTokens must be a number >= 1, got ${String(windowTokens)}.`);
-    const index = this.units.findIndex((u) => u.start === window.start);
-    if (window !== this.latest || index < 0) throw new RangeError('replan() takes the latest planned window.');
+    const index = this.units.findIndex((u) => u.start === planned.start);
+    if (planned !== this.latest || index < 0) throw new RangeError('replan() takes the latest window planned.');
     this.cursor = this.dropped + index;
-    this.nextIndex = window.index;
+    this.nextIndex = planned.index;
     this.windowTokens = windowTokens;
   }
 

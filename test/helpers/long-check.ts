@@ -4,7 +4,7 @@
  */
 import { verdictFromJudgement } from '../../src/core/verdict.js';
 import type { Verdict } from '../../src/core/types.js';
-import type { Engine } from '../../src/engine/engine.js';
+import type { Engine, TokenSession } from '../../src/engine/engine.js';
 import { judgeFast } from '../../src/worker/fast-judge.js';
 import { judgeByJson } from '../../src/worker/json-judge.js';
 import type { Judge, Judgement } from '../../src/worker/judge.js';
@@ -76,4 +76,19 @@ export async function runCheck(
   const context = judgeContext(signal);
   const judgement = await judge(engine, request, context);
   return { judgement, verdict: verdictFromJudgement(judgement, request, { queuedMs: 0, totalMs: 0 }, false), decisions: context.decisions };
+}
+
+/** A TokenSession passing every call to `session`, with some replaced (for counting, aborting, yielding). */
+export function delegateSession(session: TokenSession, overrides: Partial<Pick<TokenSession, 'encode' | 'forward'>>): TokenSession {
+  return {
+    encode: overrides.encode ?? ((text) => session.encode(text)),
+    decode: (ids) => session.decode(ids),
+    kvLength: () => session.kvLength(),
+    forward: overrides.forward ?? ((ids, signal) => session.forward(ids, signal)),
+    reset: () => session.reset(),
+    ...(session.truncate ? { truncate: (length: number) => session.truncate!(length) } : {}),
+    get contextWindow() {
+      return session.contextWindow;
+    },
+  };
 }

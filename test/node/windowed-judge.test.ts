@@ -10,7 +10,7 @@ import { judgeFast } from '../../src/worker/fast-judge.js';
 import type { Judge } from '../../src/worker/judge.js';
 import { windowed } from '../../src/worker/windowed-judge.js';
 import { PROMPT_ELISION } from '../../src/windowing/prompt-budget.js';
-import { fastLongCheck, jsonLongCheck, runCheck } from '../helpers/long-check.js';
+import { delegateSession, fastLongCheck, jsonLongCheck, runCheck } from '../helpers/long-check.js';
 import { firstGap, insertAt, longText, seededRandom } from '../helpers/long-text.js';
 import { checkRequest, judgeContext } from '../helpers/node-fast-engine.js';
 import { ScriptedEngine } from '../helpers/scripted-engine.js';
@@ -198,7 +198,7 @@ describe('limits, cancellation, and a wrong size guess', () => {
     let encodes = 0;
     const t = await fastLongCheck(tk, {
       wrap: (session) =>
-        Object.assign(Object.create(session) as typeof session, {
+        delegateSession(session, {
           encode: async (text: string) => {
             if (++encodes === 10) controller.abort(new AegisAbortError('The check was cancelled.'));
             return session.encode(text);

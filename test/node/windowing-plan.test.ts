@@ -224,3 +224,19 @@ function estimateOf(text: string, w: PlannedWindow): number {
   // The plan sums unit estimates; re-estimating the whole window gives the same pieces (cuts are piece boundaries).
   return estimateTokens(text.slice(w.contextStart, w.end));
 }
+
+describe('purity', () => {
+  test('src/windowing is pure: no WebLLM, Comlink, Lit or DOM, and imports only core and itself', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const dir = new URL('../../src/windowing/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(4);
+    for (const file of files) {
+      const source = readFileSync(new URL(file, dir), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//gu, '')
+        .replace(/\/\/.*$/gmu, '');
+      for (const [, from] of source.matchAll(/from\s+['"]([^'"]+)['"]/gu)) expect(from, file).toMatch(/^(\.\/|\.\.\/core\/)/u);
+      expect(source, file).not.toMatch(/\b(document|window|navigator|self)\./u);
+    }
+  });
+});
