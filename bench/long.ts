@@ -19,11 +19,13 @@
  * - Longest block: a setImmediate ticker runs during each check; its longest gap is the longest the thread
  *   went without serving its event loop. The scripted model's own forward (decoding its KV cache, work a
  *   GPU does in reality) is fenced by yields and subtracted, so the figure is the windowing, the judges and
- *   the tokenizer. After one warm-up check per path (JIT and the tokenizer's first calls, paid once per
+ *   the tokenizer. Reported as wall time and as the process CPU time spent in that gap (on a shared machine
+ *   the wall figure includes waiting for a core). After one warm-up check per path (JIT and the tokenizer's first calls, paid once per
  *   worker), 3 runs per row; the median of the runs' longest gaps is reported, and the max.
  * - BENCH_LONG_SIZES=10000,100000 runs a subset.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { renderCheckPrefix, renderCheckPrompt } from '../src/core/prompt.js';
 import { defuseUntrustedText } from '../src/core/sanitize.js';
@@ -66,39 +68,68 @@ const textOf = (size: number) => {
 const tk = await loadLlama3Tokenizer();
 const gpu = referenceGpu();
 
-/** Longest gap of the event loop during `run`, less the scripted model's own time inside that gap. */
-async function withTicker<T>(run: (modelTime: [number, number][]) => Promise<T>): Promise<{ value: T; longestBlockMs: number }> {
-  const gaps: [number, number][] = [];
-  const modelTime: [number, number][] = [];
-  let last = now();
+/** Process CPU time so far, in ms (user + system). */
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/** A stretch of time: wall clock and process CPU at both ends. */
+interface Stretch {
+  wall: [number, number];
+  cpu: [number, number];
+}
+
+/**
+ * The longest gap of the event loop during `run`, less the scripted model's own forwards (each fenced by
+ * yields, so each is a gap of its own): as wall time, and as the process CPU time spent in the gap. On a
+ * busy machine the wall figure includes waiting for a core; the CPU figure does not (it includes V8's
+ * helper threads, so it is an upper bound of the thread's own work).
+ */
+async function withTicker<T>(run: (model: Stretch[]) => Promise<T>): Promise<{ value: T; wallMs: number; cpuMs: number }> {
+  const gaps: Stretch[] = [];
+  const model: Stretch[] = [];
+  let last = { wall: now(), cpu: cpuMs() };
   let running = true;
-  const tick = () => {
-    const t = now();
-    gaps.push([last, t]);
+  const mark = () => {
+    const t = { wall: now(), cpu: cpuMs() };
+    gaps.push({ wall: [last.wall, t.wall], cpu: [last.cpu, t.cpu] });
     last = t;
+  };
+  const tick = () => {
+    mark();
     if (running) setImmediate(tick);
   };
   setImmediate(tick);
-  const value = await run(modelTime);
+  const value = await run(model);
   running = false;
-  gaps.push([last, now()]);
-  let longest = 0;
-  for (const [a, b] of gaps) {
-    let model = 0;
-    for (const [m0, m1] of modelTime) model += Math.max(0, Math.min(b, m1) - Math.max(a, m0));
-    longest = Math.max(longest, b - a - model);
+  mark();
+  let wallMs = 0;
+  let cpu = 0;
+  for (const g of gaps) {
+    let modelWall = 0;
+    let modelCpu = 0;
+    for (const m of model) {
+      if (m.wall[0] >= g.wall[0] && m.wall[1] <= g.wall[1]) {
+        modelWall += m.wall[1] - m.wall[0];
+        modelCpu += m.cpu[1] - m.cpu[0];
+      }
+    }
+    wallMs = Math.max(wallMs, g.wall[1] - g.wall[0] - modelWall);
+    cpu = Math.max(cpu, g.cpu[1] - g.cpu[0] - modelCpu);
   }
-  return { value, longestBlockMs: longest };
+  return { value, wallMs, cpuMs: cpu };
 }
 
 /** A forward fenced by yields, as a GPU forward is (the thread is free while it runs), and timed. */
-function gpuLike(session: TokenSession, modelTime: () => [number, number][]): TokenSession {
+function gpuLike(session: TokenSession, model: () => Stretch[]): TokenSession {
   return delegateSession(session, {
     forward: async (ids, signal) => {
       await yieldToEventLoop();
-      const t0 = now();
+      const w0 = now();
+      const c0 = cpuMs();
       const logits = await session.forward(ids, signal);
-      modelTime().push([t0, now()]);
+      model().push({ wall: [w0, now()], cpu: [c0, cpuMs()] });
       await yieldToEventLoop();
       return logits;
     },
@@ -106,12 +137,13 @@ function gpuLike(session: TokenSession, modelTime: () => [number, number][]): To
 }
 
 class GpuLikeScriptedEngine extends ScriptedEngine {
-  modelTime: [number, number][] = [];
+  model: Stretch[] = [];
   override async complete(prompt: string, options: CompleteOptions): Promise<Completion> {
     await yieldToEventLoop();
-    const t0 = now();
+    const w0 = now();
+    const c0 = cpuMs();
     const out = await super.complete(prompt, options);
-    this.modelTime.push([t0, now()]);
+    this.model.push({ wall: [w0, now()], cpu: [c0, cpuMs()] });
     await yieldToEventLoop();
     return out;
   }
@@ -129,7 +161,8 @@ interface Row {
   bound: number;
   withinBound: boolean;
   modelledGpuS: number;
-  longestBlockMs: { median: number; max: number };
+  /** The longest block of each run, summarised over the runs: CPU time (contention-free) and wall time. */
+  longestBlockMs: { cpuMedian: number; cpuMax: number; wallMedian: number; wallMax: number };
   cpuWallS: number;
 }
 
@@ -139,16 +172,16 @@ const jsonTemplate = tk.encode(renderCheckPrompt({ user: '' }).text).length;
 
 async function measure(path: 'fast' | 'json', target: 'prompt' | 'response', text: string, runs = RUNS): Promise<Row> {
   const textTokens = tk.encode(defuseUntrustedText(text)).length;
-  const blocks: number[] = [];
+  const blocks: { wall: number; cpu: number }[] = [];
   let result: { windows: number; prefill: number; decode: number; wallS: number } | undefined;
   for (let run = 0; run < runs; run++) {
     const request =
       target === 'prompt' ? checkRequest('prompt', text) : checkRequest('response', replyPrompt, { response: text });
     let judge: Judge;
     let engine: NodeFastEngine | GpuLikeScriptedEngine;
-    let modelTime: [number, number][] = [];
+    let model: Stretch[] = [];
     if (path === 'fast') {
-      engine = new NodeFastEngine(tk, { wrap: (s) => gpuLike(s, () => modelTime) });
+      engine = new NodeFastEngine(tk, { wrap: (s) => gpuLike(s, () => model) });
       judge = windowed(judgeFast);
     } else {
       engine = new GpuLikeScriptedEngine();
@@ -156,13 +189,13 @@ async function measure(path: 'fast' | 'json', target: 'prompt' | 'response', tex
     }
     await engine.load(NODE_SPEC);
     const started = now();
-    const { value: judgement, longestBlockMs } = await withTicker(async (times) => {
-      modelTime = times;
-      if (engine instanceof GpuLikeScriptedEngine) engine.modelTime = times;
+    const { value: judgement, wallMs, cpuMs: cpu } = await withTicker(async (stretches) => {
+      model = stretches;
+      if (engine instanceof GpuLikeScriptedEngine) engine.model = stretches;
       return judge(engine, request, judgeContext());
     });
     const wallS = (now() - started) / 1000;
-    blocks.push(longestBlockMs);
+    blocks.push({ wall: wallMs, cpu });
     if (judgement.rating !== 'safe') throw new Error(`unexpected verdict ${judgement.raw}`);
     const windows = judgement.windows?.length ?? 1;
     let prefill: number;
@@ -183,7 +216,7 @@ async function measure(path: 'fast' | 'json', target: 'prompt' | 'response', tex
   const r = result!;
   const template = path === 'json' ? jsonTemplate : target === 'response' ? fastReplyTemplate : fastTemplate;
   const bound = 1.2 * textTokens + r.windows * template;
-  const sorted = [...blocks].sort((a, b) => a - b);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   return {
     path,
     target,
@@ -196,7 +229,12 @@ async function measure(path: 'fast' | 'json', target: 'prompt' | 'response', tex
     bound,
     withinBound: r.prefill + r.decode <= bound,
     modelledGpuS: modelledMs(gpu, r.prefill, r.decode) / 1000,
-    longestBlockMs: { median: sorted[Math.floor(sorted.length / 2)]!, max: sorted.at(-1)! },
+    longestBlockMs: {
+      cpuMedian: median(blocks.map((b) => b.cpu)),
+      cpuMax: Math.max(...blocks.map((b) => b.cpu)),
+      wallMedian: median(blocks.map((b) => b.wall)),
+      wallMax: Math.max(...blocks.map((b) => b.wall)),
+    },
     cpuWallS: r.wallS,
   };
 }
@@ -204,26 +242,30 @@ async function measure(path: 'fast' | 'json', target: 'prompt' | 'response', tex
 // Warm-up (JIT, the tokenizer's first calls): a worker pays it once, on its first check; not measured.
 for (const [path, target] of [['fast', 'prompt'], ['fast', 'response'], ['json', 'prompt']] as const) await measure(path, target, textOf(50_000), 1);
 
+const loadBefore = loadavg()[0]!;
 const rows: Row[] = [];
 for (const size of SIZES) {
   const text = textOf(size);
   for (const [path, target] of [['fast', 'prompt'], ['fast', 'response'], ['json', 'prompt']] as const) {
     const row = await measure(path, target, text);
     rows.push(row);
-    console.error(`${size} ${path} ${target}: ${row.windows} windows, block ${row.longestBlockMs.median.toFixed(1)} ms`);
+    console.error(`${size} ${path} ${target}: ${row.windows} windows, block cpu ${row.longestBlockMs.cpuMedian.toFixed(1)} / wall ${row.longestBlockMs.wallMedian.toFixed(1)} ms`);
   }
 }
 
+const loadAfter = loadavg()[0]!;
+const machine = `${cpus().length} CPUs, 1-min load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`;
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 console.log(`
 Long checks (${source}); template: fast ${fastTemplate} / reply ${fastReplyTemplate}, JSON ${jsonTemplate} tokens
+Machine: ${machine}
 Modelled GPU: ${gpu.name} (prefill ${gpu.prefillTokensPerSecond} tok/s, decode ${gpu.decodeTokensPerSecond} tok/s)
 
-    chars | path | target   | text tok | windows |   sent tok | sent/text | bound (1.2 T + n tpl) | GPU s (model) | longest block ms (median / max of ${RUNS})
+    chars | path | target   | text tok | windows |   sent tok | sent/text | bound (1.2 T + n tpl) | GPU s (model) | longest block ms, CPU med/max | wall med/max (${RUNS} runs)
 ${rows
   .map(
     (r) =>
-      `${pad(r.chars, 9)} | ${r.path.padEnd(4)} | ${r.target.padEnd(8)} | ${pad(r.textTokens, 8)} | ${pad(r.windows, 7)} | ${pad(r.prefillTokens + r.decodeSteps, 10)} | ${pad(r.sentVsText.toFixed(3), 9)} | ${pad(Math.round(r.bound), 10)} ${r.withinBound ? 'within' : 'OVER  '} | ${pad(r.modelledGpuS.toFixed(1), 13)} | ${r.longestBlockMs.median.toFixed(1)} / ${r.longestBlockMs.max.toFixed(1)}`,
+      `${pad(r.chars, 9)} | ${r.path.padEnd(4)} | ${r.target.padEnd(8)} | ${pad(r.textTokens, 8)} | ${pad(r.windows, 7)} | ${pad(r.prefillTokens + r.decodeSteps, 10)} | ${pad(r.sentVsText.toFixed(3), 9)} | ${pad(Math.round(r.bound), 10)} ${r.withinBound ? 'within' : 'OVER  '} | ${pad(r.modelledGpuS.toFixed(1), 13)} | ${pad(`${r.longestBlockMs.cpuMedian.toFixed(0)} / ${r.longestBlockMs.cpuMax.toFixed(0)}`, 12)} | ${r.longestBlockMs.wallMedian.toFixed(0)} / ${r.longestBlockMs.wallMax.toFixed(0)}`,
   )
   .join('\n')}
 `);
@@ -231,5 +273,5 @@ ${rows
 mkdirSync('bench-results', { recursive: true });
 writeFileSync(
   'bench-results/long.json',
-  JSON.stringify({ source, datasetsPresent: haveDatasets, gpu, templates: { fast: fastTemplate, fastReply: fastReplyTemplate, json: jsonTemplate }, rows }, null, 2),
+  JSON.stringify({ source, datasetsPresent: haveDatasets, machine, gpu, templates: { fast: fastTemplate, fastReply: fastReplyTemplate, json: jsonTemplate }, rows }, null, 2),
 );

@@ -6,6 +6,9 @@
  */
 import { MAX_PIECE_CHARS, pieces, type Piece } from './token-estimate.js';
 
+/** Estimated tokens of the user prompt a chunk or window check carries by default (NeMo Guardrails' chunk size). */
+export const DEFAULT_PROMPT_TOKENS = 200;
+
 /** What stands for the elided middle of a long prompt. */
 export const PROMPT_ELISION = '\n[…]\n';
 

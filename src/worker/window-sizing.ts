@@ -48,9 +48,20 @@ export function learnContextWindow(engine: Engine, error: ContextWindowExceededE
   learnedWindows.set(engine, Math.min(reported, learnedWindows.get(engine) ?? Infinity));
 }
 
-/** Template token counts, per session and category set (encoding the template takes a few ms). */
+/** Template token counts, per session (or per estimate) and category set: every check needs them. */
 const templateMemo = new WeakMap<TokenSession, Map<string, number>>();
+const estimatedTemplates = new Map<string, number>();
 const MAX_MEMO = 16;
+
+function memoKey(target: Target, categories: readonly CustomCategory[]): string {
+  return JSON.stringify([target, categories.map((c) => [c.name, c.description ?? null])]);
+}
+
+function remember(memo: Map<string, number>, key: string, tokens: number): number {
+  if (memo.size >= MAX_MEMO) memo.delete(memo.keys().next().value!);
+  memo.set(key, tokens);
+  return tokens;
+}
 
 function templateText(target: Target, categories: readonly CustomCategory[]): { prefix: string; tail: string } {
   // The fast judge's suffix with empty texts: the tail and the forced answer opening (the JSON path's is shorter).
@@ -61,14 +72,19 @@ function templateText(target: Target, categories: readonly CustomCategory[]): { 
 async function exactTemplateTokens(session: TokenSession, target: Target, categories: readonly CustomCategory[]): Promise<number> {
   let memo = templateMemo.get(session);
   if (!memo) templateMemo.set(session, (memo = new Map()));
-  const key = JSON.stringify([target, categories.map((c) => [c.name, c.description ?? null])]);
+  const key = memoKey(target, categories);
   const known = memo.get(key);
   if (known !== undefined) return known;
   const { prefix, tail } = templateText(target, categories);
-  const tokens = (await session.encode(prefix)).length + (await session.encode(tail)).length;
-  if (memo.size >= MAX_MEMO) memo.delete(memo.keys().next().value!);
-  memo.set(key, tokens);
-  return tokens;
+  return remember(memo, key, (await session.encode(prefix)).length + (await session.encode(tail)).length);
+}
+
+function estimatedTemplateTokens(target: Target, categories: readonly CustomCategory[]): number {
+  const key = memoKey(target, categories);
+  const known = estimatedTemplates.get(key);
+  if (known !== undefined) return known;
+  const { prefix, tail } = templateText(target, categories);
+  return remember(estimatedTemplates, key, Math.ceil((estimateTokens(prefix) + estimateTokens(tail)) * ESTIMATE_MARGIN));
 }
 
 export async function windowSizing(engine: Engine, target: Target, categories: readonly CustomCategory[]): Promise<WindowSizing> {
@@ -83,8 +99,7 @@ export async function windowSizing(engine: Engine, target: Target, categories: r
     };
   }
   const contextWindow = learnedWindows.get(engine) ?? DEFAULT_CONTEXT_WINDOW;
-  const { prefix, tail } = templateText(target, categories);
-  const template = Math.ceil((estimateTokens(prefix) + estimateTokens(tail)) * ESTIMATE_MARGIN);
+  const template = estimatedTemplateTokens(target, categories);
   return {
     contextWindow,
     textTokens: contextWindow - template - ANSWER_TOKENS - MEASURE_SLACK_TOKENS,

@@ -22,8 +22,9 @@
 import { ContextWindowExceededError } from '../core/errors.js';
 import type { Decision } from '../core/types.js';
 import { blocks, combineWindows } from '../core/verdict.js';
+import type { Engine } from '../engine/engine.js';
 import { DEFAULT_MAX_INPUT_CHARS, assertWithinInputLimit } from '../windowing/limits.js';
-import { promptForChunkChecks } from '../windowing/prompt-budget.js';
+import { DEFAULT_PROMPT_TOKENS, promptForChunkChecks } from '../windowing/prompt-budget.js';
 import { TimeSlicer } from '../windowing/time-slicer.js';
 import { estimateTokens } from '../windowing/token-estimate.js';
 import { WindowPlanner, windowSpan, type PlannedWindow } from '../windowing/window-plan.js';
@@ -44,7 +45,7 @@ export interface WindowingOptions {
   maxWindowChars?: number;
 }
 
-export const WINDOWING_DEFAULTS = Object.freeze({ promptTokens: 200, contextTokens: 256, maxWindowChars: 16_000 });
+export const WINDOWING_DEFAULTS = Object.freeze({ promptTokens: DEFAULT_PROMPT_TOKENS, contextTokens: 256, maxWindowChars: 16_000 });
 
 /** Below this many tokens for text per window, the template leaves no useful room. */
 const MIN_WINDOW_TOKENS = 32;
@@ -77,7 +78,7 @@ export function windowed(inner: Judge, options: WindowingOptions = {}): Judge {
 
 async function judgeInWindows(
   inner: Judge,
-  engine: Parameters<Judge>[0],
+  engine: Engine,
   request: CheckRequest,
   context: JudgeContext,
   sizing: WindowSizing,
@@ -100,7 +101,8 @@ async function judgeInWindows(
   const planner = new WindowPlanner(text, {
     windowTokens,
     contextTokens: Math.min(settings.contextTokens, Math.floor(windowTokens / 8)),
-    maxWindowChars: settings.maxWindowChars,
+    // The carried prompt is tokenized with each window: it counts against the character cap too.
+    maxWindowChars: Math.max(settings.maxWindowChars / 2, settings.maxWindowChars - (carried?.length ?? 0)),
     maxUnitChars: Math.max(4, Math.min(256, Math.floor(windowTokens / 6))),
     measure: (t, estimate) => sizing.measure(t, estimate),
     slicer,
