@@ -23,6 +23,7 @@ import {
 import { requestKey } from '../core/policy.js';
 import type { Decision, LoadProgress, ModelInfo, Verdict } from '../core/types.js';
 import type { Engine } from '../engine/engine.js';
+import { fastPathStatusOf } from '../engine/fast-path-status.js';
 import { resolveModelSpec } from '../engine/model-records.js';
 import { preflight } from '../engine/preflight.js';
 import { CheckQueue } from './check-queue.js';
@@ -202,7 +203,7 @@ export class GuardService implements GuardServiceApi {
       modelLibUrl: loaded.modelLibUrl,
       contextWindow: loaded.contextWindow,
       gpu,
-      fastPath: this.engine.tokens() !== undefined,
+      ...fastPathStatusOf(this.engine),
       loadMs: now() - started,
     };
   }
