@@ -84,6 +84,7 @@ export function delegateSession(session: TokenSession, overrides: Partial<Pick<T
     encode: overrides.encode ?? ((text) => session.encode(text)),
     decode: (ids) => session.decode(ids),
     kvLength: () => session.kvLength(),
+    cacheEpoch: () => session.cacheEpoch(),
     forward: overrides.forward ?? ((ids, signal) => session.forward(ids, signal)),
     reset: () => session.reset(),
     ...(session.truncate ? { truncate: (length: number) => session.truncate!(length) } : {}),
