@@ -4,7 +4,7 @@
  * XSTest's model completions where that dataset is present (development machines).
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import { estimateTokens, pieces } from '../../src/stream/token-estimate.js';
+import { estimateTokens, pieces } from '../../src/windowing/token-estimate.js';
 import { loadCompletions, XSTEST_FILES } from '../../bench/stream-tokens-data.js';
 import { chatPairs } from '../helpers/chat-texts.js';
 import { referenceOrSkip } from '../helpers/reference-data.js';
