@@ -31,6 +31,8 @@ export default defineConfig({
     include: ['lit', 'lit/decorators.js', 'lit/directives/class-map.js', 'comlink', '@mlc-ai/web-llm', '@mlc-ai/web-tokenizers', 'ai', 'ai/test', 'openai', 'deep-chat'],
   },
   worker: { format: 'es' },
+  // Committed screenshots (test/__screenshots__) are rewritten only on request: UPDATE_SCREENSHOTS=1 npm test.
+  define: { __UPDATE_SCREENSHOTS__: JSON.stringify(Boolean(process.env.UPDATE_SCREENSHOTS)) },
   test: {
     // expect.poll waits for a condition, not a duration: on a busy 2-core machine a worker's first start can
     // take seconds, so the default 1 s would make a correct test fail. A wrong one still fails, after 20 s.

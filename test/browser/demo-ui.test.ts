@@ -2,7 +2,7 @@
  * The demo UI (the real `mountDemo`, as the shipped page mounts it) over a test guard: prompts are checked
  * before they are sent, replies before they are shown, the side panel reports each verdict, and the model
  * panel reports loading, readiness and failure. Screenshots of the allowed, blocked, loading and error states
- * are written to test/__screenshots__/demo-*.png.
+ * are taken every run and written to test/__screenshots__/demo-*.png with UPDATE_SCREENSHOTS=1.
  */
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { page } from 'vitest/browser';
@@ -10,6 +10,8 @@ import { type DemoHandle, mountDemo } from '../../demo/demo-app.js';
 import type { AegisGuardElement } from '../../src/element/aegis-guard.js';
 import { createGuard } from '../../src/client/create-guard.js';
 import type { Guard } from '../../src/client/types.js';
+
+declare const __UPDATE_SCREENSHOTS__: boolean;
 import { createTestGuard, type TestGuard } from '../helpers/test-guard.js';
 
 let root: HTMLElement;
@@ -82,7 +84,8 @@ async function screenshot(name: string) {
   root.style.cssText = 'zoom: 0.8; max-height: 900px; overflow: hidden;';
   window.scrollTo(0, 0);
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-  await page.screenshot({ path: `../__screenshots__/${name}.png` });
+  if (__UPDATE_SCREENSHOTS__) await page.screenshot({ path: `../__screenshots__/${name}.png` });
+  else expect((await page.screenshot({ save: false })).length).toBeGreaterThan(1000);
   root.style.cssText = '';
 }
 
