@@ -98,8 +98,11 @@ export interface Verdict {
   unsafeProbability?: number;
   /** The model's raw output text (empty for failures that happened before generation). */
   raw: string;
-  /** Why the check failed, when `source` is 'failure' or the output was unreadable. */
-  failure?: { code: string; message: string };
+  /**
+   * Why the check failed, when `source` is 'failure' or the output was unreadable. `details` carries the
+   * typed error's fields (e.g. `timeoutMs`; for a crashed worker `reason`, `workerUrl`, `duringCheck`).
+   */
+  failure?: { code: string; message: string; details?: Record<string, unknown> };
   timings: VerdictTimings;
   tokens: VerdictTokens;
 }

@@ -1,6 +1,6 @@
 /** Turns judgements and failures into the Verdicts the page receives, applying the request's policy. */
 import { decide } from './policy.js';
-import type { AegisError } from './errors.js';
+import { errorToWire, type AegisError } from './errors.js';
 import type { ParseFailure, Policy, Rating, Target, Verdict, VerdictTimings, ViolatedCategory } from './types.js';
 
 /** The model's raw answer for one check, before policy. */
@@ -78,8 +78,14 @@ export function failureVerdict(
     categories: [],
     source: 'failure',
     raw: '',
-    failure: { code: error.code, message: error.message },
+    failure: failureOf(error),
     timings: { ...timings, prefillMs: 0, decodeMs: 0 },
     tokens: { prompt: 0, completion: 0 },
   };
+}
+
+function failureOf(error: AegisError): NonNullable<Verdict['failure']> {
+  // errorToWire keeps only plain values and never throws, whatever a subclass's details() does.
+  const details = errorToWire(error).details ?? {};
+  return { code: error.code, message: error.message, ...(Object.keys(details).length > 0 ? { details } : {}) };
 }

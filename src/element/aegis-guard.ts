@@ -10,7 +10,7 @@ import { AegisErrorEvent } from './events/error.js';
 import { AegisProgressEvent } from './events/progress.js';
 import { AegisReadyEvent } from './events/ready.js';
 import { AegisVerdictEvent } from './events/verdict.js';
-import { LOAD_FAILURE_CODES, errorFromFailure, reasonFor, toAegisError } from './failure.js';
+import { errorFromFailure, reasonFor, retriedOnReady, toAegisError } from './failure.js';
 import { type AegisGuardLabels, defaultLabels, mergeLabels } from './labels.js';
 import { type MessageInput, type MessageRole, checkRole, promptFromElement, visibleText } from './message-input.js';
 import { latestProgress, sharedGuard, trackProgress } from './shared-guard.js';
@@ -518,7 +518,7 @@ export class AegisGuardElement extends LitElement {
     }
     if (this.current === 'loading') this.current = 'checking';
     // A message that failed because the model was missing gets its chance once the model is there.
-    if (this.current === 'error' && this.runKind !== 'stream' && LOAD_FAILURE_CODES.has(this.failureCode ?? '')) this.invalidate();
+    if (this.current === 'error' && this.runKind !== 'stream' && retriedOnReady(this.failureCode, this.lastError)) this.invalidate();
   }
 
   private reflectState(): void {

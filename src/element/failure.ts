@@ -2,7 +2,7 @@
  * Turns what went wrong in a check (a fail-closed verdict's `failure`, or a thrown value) into the typed
  * error the `aegis-error` event carries, and into the plain-words reason the placeholder shows.
  */
-import { AegisError, EngineError, errorFromWire, type AegisErrorCode } from '../core/errors.js';
+import { AegisError, EngineError, WorkerCrashedError, errorFromWire, type AegisErrorCode } from '../core/errors.js';
 import type { Verdict } from '../core/types.js';
 import type { AegisGuardLabels } from './labels.js';
 
@@ -23,7 +23,7 @@ const NAME_BY_CODE: Record<AegisErrorCode, string> = {
 /** The typed error behind a fail-closed verdict (unreadable model output becomes an `EngineError`). */
 export function errorFromFailure(failure: NonNullable<Verdict['failure']>): AegisError {
   const name = NAME_BY_CODE[failure.code as AegisErrorCode];
-  return name ? errorFromWire({ name, message: failure.message }) : new EngineError(failure.message);
+  return name ? errorFromWire({ name, message: failure.message, details: failure.details }) : new EngineError(failure.message);
 }
 
 export function toAegisError(error: unknown): AegisError {
@@ -33,6 +33,14 @@ export function toAegisError(error: unknown): AegisError {
 
 /** Codes whose cause is the model or its worker, not the message: a later successful load clears them. */
 export const LOAD_FAILURE_CODES = new Set<string>(['webgpu-unavailable', 'model-load-failed', 'model-not-loaded', 'worker-crashed', 'device-lost', 'disposed']);
+
+/**
+ * Whether a failed message is judged again by itself once a model is ready. Not when the worker died while
+ * judging this very message: it may be what killed it, and judging it again would loop (Retry still does).
+ */
+export function retriedOnReady(code: string | undefined, error: AegisError | undefined): boolean {
+  return LOAD_FAILURE_CODES.has(code ?? '') && !(error instanceof WorkerCrashedError && error.duringCheck);
+}
 
 /** The plain-words reason for a failure code (e.g. 'unreadable-output:not-json' reads as 'unreadable-output'). */
 export function reasonFor(code: string, message: string, labels: AegisGuardLabels): string {
