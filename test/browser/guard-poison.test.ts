@@ -9,7 +9,8 @@ import { WorkerCrashedError } from '../../src/core/errors.js';
 import type { Verdict } from '../../src/core/types.js';
 import type { AegisGuardElement } from '../../src/element/aegis-guard.js';
 import { disposeSharedGuards, setSharedGuardOptions, sharedGuard } from '../../src/element/shared-guard.js';
-import { hostileGuardPerTest, hostileWorker } from '../helpers/hostile-guard.js';
+import { hostileWorker } from '../helpers/hostile-guard.js';
+import { hostileGuardPerTest } from '../helpers/hostile-guard-per-test.js';
 import { mount, part, settledAs } from './element-fixtures.js';
 
 const guardWith = hostileGuardPerTest();

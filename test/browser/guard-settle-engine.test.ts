@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { AegisError, ModelLoadError, WorkerCrashedError } from '../../src/core/errors.js';
 import type { Decision, LoadProgress, Verdict } from '../../src/core/types.js';
 import { verdictProblem } from '../../src/core/wire-shapes.js';
-import { hostileGuardPerTest } from '../helpers/hostile-guard.js';
+import { hostileGuardPerTest } from '../helpers/hostile-guard-per-test.js';
 
 const guardWith = hostileGuardPerTest();
 

@@ -9,7 +9,7 @@ import { type AegisError, WorkerCrashedError } from '../../src/core/errors.js';
 import type { Verdict } from '../../src/core/types.js';
 import { createGuard } from '../../src/client/create-guard.js';
 import type { Guard } from '../../src/client/types.js';
-import { hostileGuardPerTest } from '../helpers/hostile-guard.js';
+import { hostileGuardPerTest } from '../helpers/hostile-guard-per-test.js';
 import type { GarbageKind } from '../helpers/hostile.worker.js';
 
 const guardWith = hostileGuardPerTest();

@@ -1,10 +1,9 @@
 /**
  * Real guards (real client, Comlink, worker and service) over the hostile worker (hostile.worker.ts). Each
  * worker the guard starts gets its configuration from `config(attempt)`, so a test can make only the first
- * worker misbehave. Guards are disposed after each test.
+ * worker misbehave. (hostile-guard-per-test.ts disposes them after each test.)
  */
 import * as Comlink from 'comlink';
-import { afterEach } from 'vitest';
 import { createGuard } from '../../src/client/create-guard.js';
 import type { Guard, GuardOptions } from '../../src/client/types.js';
 import type { HostileStats } from './hostile-engine.js';
@@ -41,18 +40,5 @@ export function createHostileGuard(options: GuardOptions = {}, config: WorkerCon
     guard,
     workers,
     stats: () => Comlink.wrap<{ stats(): ScriptedEngineStats & { hostile: HostileStats } }>(workers.at(-1)!).stats(),
-  };
-}
-
-/** Registers the clean-up and returns the factory to use inside tests. */
-export function hostileGuardPerTest(): typeof createHostileGuard {
-  const made: HostileGuard[] = [];
-  afterEach(() => {
-    for (const t of made.splice(0)) t.guard.dispose();
-  });
-  return (options, config) => {
-    const t = createHostileGuard(options, config);
-    made.push(t);
-    return t;
   };
 }

@@ -79,5 +79,9 @@ if (mode === 'serve' || mode === 'garbage') {
   }
   const engine = new HostileEngine();
   const api = createServiceApi(engine, config.engineReleaseMs === undefined ? {} : { engineReleaseMs: config.engineReleaseMs });
-  Comlink.expose({ ...api, stats: () => ({ ...engine.stats, hostile: engine.hostile }) });
+  // Counters grow with every check: a soak reads them rarely and can reset them (they are not the guard's).
+  const resetStats = () => {
+    engine.stats.prompts.length = 0;
+  };
+  Comlink.expose({ ...api, stats: () => ({ ...engine.stats, hostile: engine.hostile }), resetStats });
 }

@@ -10,7 +10,7 @@
  * `aegis-guard` resolves to this repository's sources through its own `exports` map (dist/x.js ->
  * src/x.ts), so no build is needed first; esbuild is the one Vite and tsx already install.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
@@ -104,7 +104,8 @@ beforeAll(async () => {
     logLevel: 'error',
     plugins: [aegisGuardFromSources],
   });
-  copyFileSync(join(APP, 'index.html'), join(outDir, 'index.html'));
+  // Written here, not kept as a fixture: an index.html under the project would join Vite's dependency scan.
+  writeFileSync(join(outDir, 'index.html'), '<!doctype html>\n<meta charset="utf-8" />\n<script type="module" src="./app.js"></script>\n');
   site = await serve(outDir);
   cdn = await serve(outDir, { 'access-control-allow-origin': '*' });
   browser = await chromium.launch({
