@@ -10,6 +10,7 @@ export type {
   GuardEventMap,
   GuardOptions,
   GuardState,
+  JudgeChoice,
   ModelOption,
   RuntimeModelRecord,
 } from './client/types.js';

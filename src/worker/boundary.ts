@@ -11,7 +11,6 @@ import { modelInfoProblem, progressProblem, verdictProblem } from '../core/wire-
 import type { Judgement } from './judge.js';
 
 const RATINGS = ['safe', 'unsafe'];
-const PARSE_FAILURES = ['empty', 'truncated', 'not-json', 'missing-field', 'duplicate-field', 'unknown-rating'];
 
 function clone<T>(value: T, what: string, fail: (message: string) => Error): T {
   try {
@@ -31,7 +30,8 @@ function judgementProblem(j: Judgement): string | undefined {
     if (typeof c !== 'object' || c === null || typeof c.name !== 'string' || !(c.code === null || typeof c.code === 'string')) return 'categories';
   }
   if (typeof j.raw !== 'string') return 'raw';
-  if (j.failure !== undefined && !PARSE_FAILURES.includes(j.failure)) return 'failure';
+  // The parser names its failures (a growing list, see ParseFailure); any name is a fail-closed verdict.
+  if (j.failure !== undefined && !(typeof j.failure === 'string' && j.failure.length > 0 && j.failure.length < 100)) return 'failure';
   if (j.unsafeProbability !== undefined && !(typeof j.unsafeProbability === 'number' && j.unsafeProbability >= 0 && j.unsafeProbability <= 1)) {
     return 'unsafeProbability';
   }

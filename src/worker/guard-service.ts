@@ -99,7 +99,7 @@ export class GuardService implements GuardServiceApi {
     options: GuardServiceOptions = {},
   ) {
     this.cache = new LruCache(options.cacheSize ?? 512);
-    this.selectJudge = options.selectJudge ?? ((e) => (e.tokens() ? judgeFast : judgeByJson));
+    this.selectJudge = options.selectJudge ?? defaultJudge;
     this.engineReleaseMs = options.engineReleaseMs ?? DEFAULT_ENGINE_RELEASE_MS;
     try {
       engine.onDeviceLost((error) => this.onDeviceLost(error));
@@ -330,6 +330,15 @@ export class GuardService implements GuardServiceApi {
     for (const s of job.subscribers) s.settle(resultFor(s));
     job.subscribers.clear();
   }
+}
+
+/** The request's judge choice: 'json' and 'fast' force one (evaluation); 'auto' prefers the fast path. */
+function defaultJudge(engine: Engine, request: CheckRequest): Judge {
+  if (request.judge === 'json') return judgeByJson;
+  if (request.judge === 'fast' && !engine.tokens()) {
+    throw new EngineError('The fast path was requested, but the loaded model offers no token-level access (see ModelInfo.fastPath).');
+  }
+  return engine.tokens() ? judgeFast : judgeByJson;
 }
 
 function timingsOf(s: Subscriber, startedAt: number) {
