@@ -53,12 +53,17 @@ describe('GuardService and what the engine hands back', () => {
   test('check events stop at the verdict, even when the engine calls back later', async () => {
     const { service } = await loadedService(1000);
     const seen: string[] = [];
-    const result = await service.check(request('fine [[hostile:late-callback]]'), (e: CheckEvent) => seen.push(e.type));
+    const result = await service.check(request('fine [[hostile:late-callback]]'), (e: CheckEvent) =>
+      seen.push(e.type === 'decision' ? `decision:${e.decision.rating}` : e.type),
+    );
     seen.push('verdict');
     // A later check's answer comes after the late callbacks have run.
     await service.check(request('another'));
     expect(result.ok && result.value.rating).toBe('safe');
-    expect(seen).toEqual(['started', 'decision', 'verdict']);
+    // The late 'unsafe' announcements never arrive (a safe decision may or may not come before the verdict).
+    expect(seen[0]).toBe('started');
+    expect(seen.at(-1)).toBe('verdict');
+    expect(seen.filter((e) => e !== 'started' && e !== 'verdict').every((e) => e === 'decision:safe')).toBe(true);
   });
 
   test.each(['fn', 'symbol', 'proxy', 'getter'])('an unclonable answer (%s) becomes a cloneable failure verdict', async (kind) => {

@@ -120,7 +120,8 @@ describe('callbacks after settling', () => {
     // The next check's answer comes after the late callbacks ran (they fire on the first worker tick).
     await guard.checkPrompt('another');
     expect((await stats()).hostile.lateCallbacks).toBe(1);
-    expect(decisions).toEqual([{ target: 'prompt', rating: 'safe' }]);
+    // The late 'unsafe' announcements never reach the caller.
+    expect(decisions.every((d) => d.rating === 'safe')).toBe(true);
   });
 
   test('a thenable that resolves twice: the first answer counts', async () => {

@@ -153,8 +153,9 @@ export class HostileEngine extends ScriptedEngine {
         const completion = await super.complete(prompt, options);
         setTimeout(() => {
           this.hostile.lateCallbacks++;
-          options.onText?.('{"User Safety": "unsafe"');
-          options.onText?.('{"User Safety": "safe", "Response Safety": "unsafe"');
+          // Text that announces 'unsafe' at once, unlike the safe answer already given.
+          options.onText?.('{"User Safety": "unsafe", "Safety Categories": "Violence"');
+          options.onText?.('{"User Safety": "unsafe", "Response Safety": "unsafe", "Safety Categories": "Violence"');
         }, 0);
         return completion;
       }
