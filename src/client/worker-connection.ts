@@ -31,8 +31,6 @@ export interface ConnectionEvents {
   onFailure(error: WorkerCrashedError): void;
 }
 
-type Listener = EventListenerOrEventListenerObject;
-
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
 /** What Comlink may receive: `{id, type: 'RAW', value}` or a thrown error. Anything else would throw inside it. */
@@ -66,7 +64,6 @@ export class WorkerConnection {
   readonly remote: GuardWorkerApi;
   private readonly proxy: Comlink.Remote<GuardWorkerApi>;
   private readonly pending = new Set<(error: AegisError) => void>();
-  private readonly comlinkListeners = new Set<Listener>();
   private closed?: AegisError;
   private started = false;
   private url?: string;
@@ -87,15 +84,13 @@ export class WorkerConnection {
     private readonly events: ConnectionEvents,
   ) {
     this.url = options.workerUrl;
-    // Comlink reads from a screened endpoint: it only ever sees well-formed answers.
-    const endpoint: Comlink.Endpoint = {
-      postMessage: (message: unknown, transfer?: Transferable[]) => worker.postMessage(message, transfer ?? []),
-      addEventListener: (_type: string, listener: Listener) => void this.comlinkListeners.add(listener),
-      removeEventListener: (_type: string, listener: Listener) => void this.comlinkListeners.delete(listener),
-    };
-    this.proxy = Comlink.wrap<GuardWorkerApi>(endpoint);
-    this.remote = this.proxy as unknown as GuardWorkerApi;
+    // Registered before Comlink's own listener, so a malformed answer can be stopped before Comlink reads
+    // it (it would throw inside Comlink's handler and leave the call pending). Comlink wraps the Worker
+    // itself: its proxy count per endpoint then keeps other wrappers of the same worker (tests, apps) from
+    // releasing the worker's side when they are garbage-collected.
     worker.addEventListener('message', this.onMessage);
+    this.proxy = Comlink.wrap<GuardWorkerApi>(worker);
+    this.remote = this.proxy as unknown as GuardWorkerApi;
     // An uncaught error means the worker's state can no longer be trusted: it is replaced, not reused.
     worker.addEventListener('error', this.onError);
     worker.addEventListener('messageerror', this.onMessageError);
@@ -152,12 +147,15 @@ export class WorkerConnection {
     for (const reject of this.pending) reject(reason);
     this.pending.clear();
     this.proxy[Comlink.releaseProxy]();
-    this.comlinkListeners.clear();
     this.worker.terminate();
   }
 
   private receive(event: MessageEvent): void {
-    if (this.closed) return;
+    if (this.closed) {
+      // Answers after the connection was given up on reach no one.
+      event.stopImmediatePropagation();
+      return;
+    }
     this.lastHeard = now();
     const data: unknown = event.data;
     if (!isObject(data)) return;
@@ -167,14 +165,12 @@ export class WorkerConnection {
     }
     if (!('id' in data)) return; // not ours: a custom worker may post its own messages
     if (!isComlinkAnswer(data)) {
+      event.stopImmediatePropagation();
       this.fail('bad-message', 'it sent a malformed answer');
       return;
     }
+    // Comlink's listener, registered after this one, takes it from here.
     this.started = true;
-    for (const listener of [...this.comlinkListeners]) {
-      if (typeof listener === 'function') listener(event);
-      else listener.handleEvent(event);
-    }
   }
 
   private notice(data: Record<string, unknown>): void {
