@@ -20,6 +20,7 @@ import { resolvePolicy } from '../core/policy.js';
 import { validateCustomCategories } from '../core/taxonomy.js';
 import type { CustomCategory, ModelInfo, Policy, Target, Verdict } from '../core/types.js';
 import { modelInfoProblem, resultProblem } from '../core/wire-shapes.js';
+import { DEFAULT_MAX_INPUT_CHARS, scaledTimeoutMs, validateMaxInputChars } from '../windowing/limits.js';
 import type { CheckRequest, ModelSource, ServiceEvent } from '../worker/protocol.js';
 import { guardStream } from '../stream/guard-stream.js';
 import type { GuardStreamEvent, GuardStreamOptions, StreamSource } from '../stream/types.js';
@@ -60,6 +61,8 @@ class GuardClient implements Guard {
   private readonly policy: Policy;
   private readonly categories: CustomCategory[];
   private readonly timeoutMs: number;
+  private readonly timeoutScales: boolean;
+  private readonly maxInputChars: number;
   private readonly unresponsiveAfter: number;
   private readonly spawn: WorkerSpawner;
   private readonly flights: Flights;
@@ -82,6 +85,10 @@ class GuardClient implements Guard {
     this.categories = [...(options.categories ?? [])];
     validateCustomCategories(this.categories);
     this.timeoutMs = nonNegativeMs(options.timeout, DEFAULT_TIMEOUT_MS, 'timeout');
+    // The default grows with the text (a long one is judged in windows); a timeout the caller set is kept.
+    this.timeoutScales = options.timeout === undefined;
+    this.maxInputChars = options.maxInputChars ?? DEFAULT_MAX_INPUT_CHARS;
+    validateMaxInputChars(this.maxInputChars);
     this.unresponsiveAfter = nonNegativeMs(options.unresponsiveAfter, DEFAULT_UNRESPONSIVE_AFTER_MS, 'unresponsiveAfter');
     if (this.unresponsiveAfter === 0) throw new AegisInputError('unresponsiveAfter must be more than 0 ms.');
     const base = pageBase();
@@ -288,7 +295,8 @@ class GuardClient implements Guard {
       ...(target === 'response' ? { response } : {}),
       categories: this.categories,
       policy: this.policy,
-      timeoutMs: this.timeoutMs,
+      timeoutMs: this.timeoutScales ? scaledTimeoutMs(this.timeoutMs, user.length + (response?.length ?? 0)) : this.timeoutMs,
+      maxInputChars: this.maxInputChars,
       ...(options.wantCategories ? { wantCategories: true } : {}),
       ...(options.judge && options.judge !== 'auto' ? { judge: options.judge } : {}),
     };

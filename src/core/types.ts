@@ -85,6 +85,12 @@ export interface VerdictTokens {
   completion: number;
 }
 
+/** A range of a judged text, as UTF-16 offsets (JavaScript string indices): `text.slice(start, end)`. */
+export interface TextSpan {
+  start: number;
+  end: number;
+}
+
 /** The guard's judgement of one text. */
 export interface Verdict {
   /** The decision after policy: true means the text may be shown. */
@@ -107,6 +113,19 @@ export interface Verdict {
   failure?: { code: string; message: string; details?: Record<string, unknown> };
   timings: VerdictTimings;
   tokens: VerdictTokens;
+  /**
+   * Set when the text was too long for one check and was judged in overlapping windows: how many windows
+   * were judged (the check stops at the first window that blocks, unless categories were asked for). The
+   * other fields then sum (timings, tokens) or merge (categories; `unsafeProbability` is the maximum) the
+   * windows' results, and `raw` is the output of the first window that blocked (else of the first window).
+   */
+  windows?: number;
+  /**
+   * With `windows`: the parts of the judged text (the prompt for a prompt check, the reply for a reply
+   * check) whose windows the model rated unsafe under the policy, merged, in order; empty when none was.
+   * Each span is a whole window, context overlap included, so the unsafe content lies inside it.
+   */
+  unsafeSpans?: TextSpan[];
 }
 
 /** Early word on a running check: the rating is known, categories may still be decoding. */
@@ -147,7 +166,38 @@ export interface ModelInfo {
   modelLibUrl: string;
   contextWindow: number;
   gpu: GpuReport;
-  /** Whether the loaded model supports token-level checks with prefix reuse. */
+  /** Whether checks read the verdict from the first answer token's logits (token-level access to the model). */
   fastPath: boolean;
+  /** Whether the template prefix stays in the KV cache between checks (needs a KV cache that can roll back). */
+  prefixReuse: boolean;
+  /** Why `fastPath` or `prefixReuse` is false; absent when both are true. */
+  fastPathOff?: FastPathOff;
   loadMs: number;
+}
+
+/**
+ * Why the fast path (or its prefix reuse) is off, as a stable code:
+ * - 'no-token-access': the engine offers no token-level access at all (JSON decoding only);
+ * - 'pipeline-shape': the runtime's internals are not the ones this version was written against;
+ * - 'no-forward': the runtime has no way to forward tokens without failing (no usable forward call);
+ * - 'no-rollback': the engine offers no KV rollback and says no more;
+ * - 'no-kv-state-kind': the runtime does not say what kind of KV state it keeps (older WebLLM);
+ * - 'not-kv-cache': the model keeps a recurrent state or no paged KV cache, which cannot be rolled back;
+ * - 'sliding-window': the model uses a sliding-window KV cache, which has already dropped early positions;
+ * - 'no-rollback-builtin': the model library lacks the KV rollback function (`vm.builtin.kv_state_popn`).
+ */
+export type FastPathOffCode =
+  | 'no-token-access'
+  | 'pipeline-shape'
+  | 'no-forward'
+  | 'no-rollback'
+  | 'no-kv-state-kind'
+  | 'not-kv-cache'
+  | 'sliding-window'
+  | 'no-rollback-builtin';
+
+export interface FastPathOff {
+  code: FastPathOffCode;
+  /** One sentence for people, naming what is missing. */
+  message: string;
 }

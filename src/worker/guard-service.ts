@@ -28,6 +28,7 @@ import { decisionProblem } from '../core/wire-shapes.js';
 import { requestKey } from '../core/policy.js';
 import type { Decision, LoadProgress, ModelInfo, Verdict } from '../core/types.js';
 import type { Engine } from '../engine/engine.js';
+import { fastPathStatusOf } from '../engine/fast-path-status.js';
 import { resolveModelSpec } from '../engine/model-records.js';
 import { preflight } from '../engine/preflight.js';
 import { CheckQueue } from './check-queue.js';
@@ -36,6 +37,7 @@ import { judgeByJson } from './json-judge.js';
 import type { Judge, Judgement } from './judge.js';
 import type { CheckEvent, CheckRequest, GuardServiceApi, ModelSource, Result, ServiceEvent } from './protocol.js';
 import { validateCheckRequest } from './validate-request.js';
+import { windowed } from './windowed-judge.js';
 import { LruCache } from './verdict-cache.js';
 import { failureVerdict, verdictFromJudgement } from '../core/verdict.js';
 import { assertVerdict, plainJudgement, plainModelInfo, plainProgress } from './boundary.js';
@@ -44,7 +46,7 @@ import { EngineWork, armTimeout, untilAborted } from './settle.js';
 export interface GuardServiceOptions {
   /** Finished judgements kept for repeats. Default 512. */
   cacheSize?: number;
-  /** Picks the judge for a request; default: the fast judge when the engine offers token access, else JSON. */
+  /** Picks the judge for a request; default: the fast judge when the engine offers token access, else JSON (windowed for long texts). */
   selectJudge?: (engine: Engine, request: CheckRequest) => Judge;
   /**
    * How long the engine may keep working on a check that already settled (timed out or cancelled) before it
@@ -99,7 +101,7 @@ export class GuardService implements GuardServiceApi {
     options: GuardServiceOptions = {},
   ) {
     this.cache = new LruCache(options.cacheSize ?? 512);
-    this.selectJudge = options.selectJudge ?? defaultJudge;
+    this.selectJudge = options.selectJudge ?? ((e, r) => windowed(defaultJudge(e, r)));
     this.engineReleaseMs = options.engineReleaseMs ?? DEFAULT_ENGINE_RELEASE_MS;
     try {
       engine.onDeviceLost((error) => this.onDeviceLost(error));
@@ -227,7 +229,7 @@ export class GuardService implements GuardServiceApi {
       modelLibUrl: loaded.modelLibUrl,
       contextWindow: loaded.contextWindow,
       gpu,
-      fastPath: this.engine.tokens() !== undefined,
+      ...fastPathStatusOf(this.engine),
       loadMs: now() - started,
     };
   }

@@ -19,10 +19,9 @@
  *   `resetChat`, which clears the cache and zeroes that length (idx:12008-12030).
  * - Anything else that uses the cache starts from an empty one: `completions.create` calls resetChat and
  *   refuses a non-empty cache (idx:19115, 13857-13859); `reload` unloads first (idx:18176), and a load
- *   builds a new session object (webllm-engine.ts). So before reusing, the cache length must be exactly the
- *   prefix length we left it at; anything else triggers a fresh prefill. (The guard service never mixes the
- *   JSON judge with the fast judge on one engine, so a completion whose length happens to equal the prefix
- *   length cannot occur in practice.)
+ *   builds a new session object (webllm-engine.ts). So before reusing, the session's cacheEpoch() must be the
+ *   one recorded with the prefix (it changes on every reset, completion, reload and failed forward) and the
+ *   cache length exactly the prefix length we left it at; anything else triggers a fresh prefill.
  * Two more conditions, checked in test/node/fast-split.test.ts with the real tokenizer:
  * - the split is a token boundary: encode(prefix) ++ encode(suffix) === encode(prefix + suffix) for every
  *   text (the prefix ends with `user:`, and Llama-3's pre-tokenizer always cuts between `:` and the space
@@ -38,6 +37,8 @@ import type { TokenSession } from '../engine/engine.js';
 /** What the cache holds after a check ends cleanly: the prefix's ids, nothing after them. */
 interface PrefixState {
   ids: readonly number[];
+  /** The session's cacheEpoch() when the prefix was put there: any other value means the cache changed hands. */
+  epoch: number;
 }
 
 const states = new WeakMap<TokenSession, PrefixState>();
@@ -80,8 +81,11 @@ export interface PrefixPlan {
  */
 export function planPrefix(session: TokenSession, prefixIds: readonly number[]): PrefixPlan {
   const state = states.get(session);
-  // Anything but "exactly the prefix we left" means the cache is not ours any more: start over.
-  if (!state || session.kvLength() !== state.ids.length) return { reused: false, keep: 0, forward: prefixIds };
+  // Anything but "exactly the prefix we left, on the same cache state" means the cache is not ours any more:
+  // start over. Equal lengths alone prove nothing (a completion or a reload may leave as many tokens).
+  if (!state || state.epoch !== session.cacheEpoch() || session.kvLength() !== state.ids.length) {
+    return { reused: false, keep: 0, forward: prefixIds };
+  }
   const keep = commonPrefixLength(state.ids, prefixIds);
   if (keep === prefixIds.length && keep === state.ids.length) return { reused: true, keep, forward: [] };
   return { reused: false, keep, forward: prefixIds.slice(keep) };
@@ -94,10 +98,11 @@ export function forgetPrefix(session: TokenSession): void {
 
 /** Records that the cache now holds exactly `prefixIds`. */
 export function rememberPrefix(session: TokenSession, prefixIds: readonly number[]): void {
-  states.set(session, { ids: prefixIds });
+  states.set(session, { ids: prefixIds, epoch: session.cacheEpoch() });
 }
 
-/** The prefix length the cache is known to start with, if any. */
+/** The prefix length the cache is known to start with, if any (none once the cache changed hands). */
 export function rememberedPrefixLength(session: TokenSession): number | undefined {
-  return states.get(session)?.ids.length;
+  const state = states.get(session);
+  return state && state.epoch === session.cacheEpoch() ? state.ids.length : undefined;
 }

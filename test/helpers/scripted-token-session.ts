@@ -104,6 +104,7 @@ const clampP = (p: number) => Math.min(1 - 1e-6, Math.max(1e-6, p));
 
 export class ScriptedTokenSession implements TokenSession {
   private kv: number[] = [];
+  private epoch = 0;
   readonly contextWindow: number;
   readonly truncate?: (length: number) => Promise<void>;
   private readonly stats: TokenSessionStats;
@@ -134,9 +135,24 @@ export class ScriptedTokenSession implements TokenSession {
     return this.kv.length;
   }
 
+  /** Changes on reset() and overwrite(); a forward that fails here fails before touching the cache. */
+  cacheEpoch(): number {
+    return this.epoch;
+  }
+
   async reset(): Promise<void> {
     this.stats.resets++;
     this.kv = [];
+    this.epoch++;
+  }
+
+  /**
+   * Models the engine using the cache for something else (a completion, a reload): afterwards it holds
+   * `ids` (e.g. as many tokens as a prefix had, so only the epoch tells the difference).
+   */
+  overwrite(ids: readonly number[] = []): void {
+    this.kv = [...ids];
+    this.epoch++;
   }
 
   /** The cache's ids (tests and benchmarks read it; the judge never does). */
