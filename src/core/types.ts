@@ -107,8 +107,9 @@ export interface Verdict {
   /** The model's raw output text (empty for failures that happened before generation). */
   raw: string;
   /**
-   * Why the check failed, when `source` is 'failure' or the output was unreadable. `details` carries the
-   * typed error's fields (e.g. `timeoutMs`; for a crashed worker `reason`, `workerUrl`, `duringCheck`).
+   * Why the check failed, when `source` is 'failure' or the output was unreadable. `details`: the fields of the
+   * error behind it (e.g. `url` for `model-load-failed`, `reason` for `webgpu-unavailable`; for a crashed
+   * worker `reason`, `workerUrl` and `duringCheck`), as plain data.
    */
   failure?: { code: string; message: string; details?: Record<string, unknown> };
   timings: VerdictTimings;

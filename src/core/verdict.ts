@@ -161,6 +161,7 @@ export function failureVerdict(
   };
 }
 
+/** What a failed check reports: the error's code and message, and its fields (e.g. a ModelLoadError's url). */
 function failureOf(error: AegisError): NonNullable<Verdict['failure']> {
   // errorToWire keeps only plain values and never throws, whatever a subclass's details() does.
   const details = errorToWire(error).details ?? {};
