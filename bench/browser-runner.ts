@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { createServer } from 'vite';
 
-export async function runBrowserBench<T>(name: string, pagePath: string, timeoutMs = 300_000): Promise<T> {
+export async function runBrowserBench<T>(name: string, pagePath: string, timeoutMs = 300_000, extraArgs: string[] = []): Promise<T> {
   const server = await createServer({ configFile: 'vite.config.ts', server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' });
   await server.listen();
   const address = server.httpServer?.address();
@@ -14,11 +14,15 @@ export async function runBrowserBench<T>(name: string, pagePath: string, timeout
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu'],
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu', ...extraArgs],
   });
   try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.error(`[page] ${e.message}`));
+    // Long benchmarks report how far they are with console lines starting "[progress]".
+    page.on('console', (m) => {
+      if (m.text().startsWith('[progress]')) console.error(m.text());
+    });
     await page.goto(`http://127.0.0.1:${address.port}${pagePath}`);
     const handle = await page.waitForFunction(() => (window as unknown as { __benchResult?: unknown }).__benchResult, undefined, {
       timeout: timeoutMs,

@@ -1,31 +1,41 @@
 /**
  * The main-thread guard: validates input, forwards checks to the worker, turns worker failures into
  * fail-closed verdicts, and keeps working after the worker crashes (a fresh worker reloads the model).
+ *
+ * Restarts: a worker that never started (its script did not load) is not restarted, since the same script
+ * would fail again. A failure while a check was running is blamed on that check (flights.ts) and the worker
+ * is restarted; one with nobody to blame counts against a budget, past which the guard is `failed`.
+ * `reload()` starts over.
  */
-import * as Comlink from 'comlink';
 import {
   AegisAbortError,
   AegisInputError,
   type AegisError,
   GuardDisposedError,
   WorkerCrashedError,
+  describeThrown,
   errorFromWire,
 } from '../core/errors.js';
 import { resolvePolicy } from '../core/policy.js';
 import { validateCustomCategories } from '../core/taxonomy.js';
 import type { CustomCategory, ModelInfo, Policy, Target, Verdict } from '../core/types.js';
-import { failureVerdict } from '../core/verdict.js';
+import { modelInfoProblem, resultProblem } from '../core/wire-shapes.js';
 import { DEFAULT_MAX_INPUT_CHARS, scaledTimeoutMs, validateMaxInputChars } from '../windowing/limits.js';
-import type { CheckEvent, CheckRequest, ModelSource, Result, ServiceEvent } from '../worker/protocol.js';
+import type { CheckRequest, ModelSource, ServiceEvent } from '../worker/protocol.js';
 import { guardStream } from '../stream/guard-stream.js';
 import type { GuardStreamEvent, GuardStreamOptions, StreamSource } from '../stream/types.js';
 import { Emitter } from './emitter.js';
+import { Flights } from './flights.js';
 import { toModelSource } from './model-option.js';
 import type { CheckOptions, Guard, GuardEventMap, GuardOptions, GuardState, ModelOption } from './types.js';
 import { WorkerConnection } from './worker-connection.js';
+import { workerSpawner, type WorkerSpawner } from './worker-source.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
-/** More crashes than this within the window means the worker cannot run here; stop restarting it. */
+const DEFAULT_UNRESPONSIVE_AFTER_MS = 10_000;
+/** Before its first message a worker may still be downloading its script (WebLLM is ~6 MB). */
+const STARTUP_FACTOR = 3;
+/** More failures than this within the window, with no check to blame, means the worker cannot run here. */
 const MAX_CRASHES = 3;
 const CRASH_WINDOW_MS = 60_000;
 
@@ -34,19 +44,16 @@ export function createGuard(options: GuardOptions = {}): Guard {
   return new GuardClient(options);
 }
 
-function defaultWorker(): Worker {
-  return new Worker(new URL('../worker/guard.worker.js', import.meta.url), { type: 'module', name: 'aegis-guard' });
-}
-
 function pageBase(): string {
   const base = globalThis.document?.baseURI ?? globalThis.location?.href;
   if (!base) throw new AegisInputError('aegis-guard must run in a browser page (no document or location found).');
   return base;
 }
 
-function unwrap<T>(result: Result<T>): T {
-  if (result.ok) return result.value;
-  throw errorFromWire(result.error);
+function nonNegativeMs(value: number | undefined, fallback: number, name: string): number {
+  const ms = value ?? fallback;
+  if (!(Number.isFinite(ms) && ms >= 0)) throw new AegisInputError(`${name} must be a non-negative number of milliseconds.`);
+  return ms;
 }
 
 class GuardClient implements Guard {
@@ -56,9 +63,13 @@ class GuardClient implements Guard {
   private readonly timeoutMs: number;
   private readonly timeoutScales: boolean;
   private readonly maxInputChars: number;
-  private readonly makeWorker: () => Worker;
+  private readonly unresponsiveAfter: number;
+  private readonly spawn: WorkerSpawner;
+  private readonly flights: Flights;
   private source: ModelSource;
-  private connection: WorkerConnection;
+  private connection?: WorkerConnection;
+  /** Why there is no connection (set when the guard stops restarting its worker). */
+  private broken?: AegisError;
   private loading?: Promise<ModelInfo>;
   private currentState: GuardState = 'idle';
   private crashes: number[] = [];
@@ -73,15 +84,22 @@ class GuardClient implements Guard {
     });
     this.categories = [...(options.categories ?? [])];
     validateCustomCategories(this.categories);
-    const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
-    if (!(Number.isFinite(timeout) && timeout >= 0)) throw new AegisInputError('timeout must be a non-negative number of milliseconds.');
-    this.timeoutMs = timeout;
+    this.timeoutMs = nonNegativeMs(options.timeout, DEFAULT_TIMEOUT_MS, 'timeout');
+    // The default grows with the text (a long one is judged in windows); a timeout the caller set is kept.
     this.timeoutScales = options.timeout === undefined;
     this.maxInputChars = options.maxInputChars ?? DEFAULT_MAX_INPUT_CHARS;
     validateMaxInputChars(this.maxInputChars);
-    this.source = toModelSource(options.model, pageBase());
-    this.makeWorker = workerFactory(options.worker);
-    this.connection = this.connect();
+    this.unresponsiveAfter = nonNegativeMs(options.unresponsiveAfter, DEFAULT_UNRESPONSIVE_AFTER_MS, 'unresponsiveAfter');
+    if (this.unresponsiveAfter === 0) throw new AegisInputError('unresponsiveAfter must be more than 0 ms.');
+    const base = pageBase();
+    this.source = toModelSource(options.model, base);
+    this.spawn = workerSpawner(options.worker, base);
+    this.flights = new Flights({
+      connection: () => (this.connection && !this.connection.isClosed ? this.connection : undefined),
+      unavailable: () => this.broken ?? new GuardDisposedError('The guard was disposed.'),
+      onVerdict: (verdict) => this.emitter.emit('verdict', verdict),
+    });
+    this.connect();
     if (options.eager !== false) void this.load();
   }
 
@@ -100,7 +118,12 @@ class GuardClient implements Guard {
   reload(model?: ModelOption): Promise<ModelInfo> {
     this.assertAlive();
     if (model !== undefined) this.source = toModelSource(model, pageBase());
-    if (this.connection.isClosed) this.connection = this.connect();
+    if (!this.connection || this.connection.isClosed) {
+      // An explicit reload starts over: a fresh worker and a fresh restart budget.
+      this.crashes = [];
+      this.broken = undefined;
+      this.connect();
+    }
     return this.load();
   }
 
@@ -119,7 +142,10 @@ class GuardClient implements Guard {
   dispose(): void {
     if (this.currentState === 'disposed') return;
     this.currentState = 'disposed';
-    this.connection.close(new GuardDisposedError('The guard was disposed.'));
+    const error = new GuardDisposedError('The guard was disposed.');
+    this.broken = error;
+    this.connection?.close(error);
+    this.flights.rejectAll(error);
     this.emitter.clear();
   }
 
@@ -127,67 +153,121 @@ class GuardClient implements Guard {
     if (this.currentState === 'disposed') throw new GuardDisposedError('The guard was disposed.');
   }
 
-  private connect(): WorkerConnection {
-    const connection = new WorkerConnection(this.makeWorker(), (error) => this.onCrash(connection, error));
-    connection
-      .call((remote) => remote.listen(Comlink.proxy((event: ServiceEvent) => this.onServiceEvent(event))))
-      .catch(() => {
-        // A dead worker is reported through onCrash.
-      });
-    return connection;
+  /** Starts a worker. A spawn that throws (a cross-origin URL, a used Worker instance) counts as a script that failed. */
+  private connect(): void {
+    let spawned;
+    try {
+      spawned = this.spawn();
+    } catch (error) {
+      this.connection = undefined;
+      this.giveUp(new WorkerCrashedError(`The guard worker could not be created: ${describeThrown(error)}.`, { reason: 'script-failed', cause: error }));
+      return;
+    }
+    const connection: WorkerConnection = new WorkerConnection(
+      spawned.worker,
+      { workerUrl: spawned.url, unresponsiveAfter: this.unresponsiveAfter, startupAfter: this.unresponsiveAfter * STARTUP_FACTOR },
+      {
+        onEvent: (event) => this.onServiceEvent(connection, event),
+        onCheckEvent: (id, event) => this.flights.onCheckEvent(connection, id, event),
+        onFailure: (error) => this.onWorkerFailure(connection, error),
+      },
+    );
+    this.connection = connection;
   }
 
+  /** Stops restarting: checks fail closed with `error` until `reload()`. */
+  private giveUp(error: AegisError): void {
+    this.broken = error;
+    if (this.currentState !== 'disposed') this.currentState = 'failed';
+    this.emitter.emit('error', error);
+  }
+
+  /**
+   * Loads the model on the current worker. If that worker dies and the guard restarts it (which loads
+   * again), the promise follows the new load: a transient crash does not reject `ready`.
+   */
   private load(): Promise<ModelInfo> {
     this.assertAlive();
-    this.currentState = 'loading';
-    const connection = this.connection;
-    const source = this.source;
-    const promise: Promise<ModelInfo> = connection
-      .call((remote) => remote.load(source))
-      .then(unwrap)
-      .then(
-        (info) => {
-          if (this.loading === promise) {
-            this.currentState = 'ready';
-            this.emitter.emit('ready', info);
-          }
-          return info;
-        },
-        (error: AegisError) => {
-          if (this.loading === promise && this.currentState !== 'disposed') {
-            this.currentState = 'failed';
-            this.emitter.emit('error', error);
-          }
-          throw error;
-        },
-      );
+    const promise: Promise<ModelInfo> = this.loadOnce().then(
+      (info) => {
+        if (this.loading === promise) {
+          this.currentState = 'ready';
+          this.emitter.emit('ready', info);
+        }
+        return info;
+      },
+      (error: AegisError) => {
+        if (error instanceof WorkerCrashedError && this.loading && this.loading !== promise) return this.loading;
+        if (this.loading === promise && this.currentState !== 'disposed') {
+          this.currentState = 'failed';
+          // A worker failure was reported already, when it happened.
+          if (error !== this.broken) this.emitter.emit('error', error);
+        }
+        throw error;
+      },
+    );
     // `ready` may never be awaited; its failure is also reported through the 'error' event.
     promise.catch(() => {});
     this.loading = promise;
     return promise;
   }
 
-  private onServiceEvent(event: ServiceEvent): void {
+  private loadOnce(): Promise<ModelInfo> {
+    const connection = this.connection;
+    if (!connection || connection.isClosed) return Promise.reject(this.broken ?? new WorkerCrashedError('The guard worker is not running.'));
+    this.currentState = 'loading';
+    const source = this.source;
+    return connection
+      .call((remote) => remote.load(source))
+      .then((result) => {
+        const problem = resultProblem(result, modelInfoProblem);
+        if (problem) {
+          const detail = `it answered a load with a malformed result (${problem})`;
+          connection.fail('bad-message', detail);
+          throw new WorkerCrashedError(`The guard worker stopped: ${detail}.`, { reason: 'bad-message', workerUrl: connection.workerUrl });
+        }
+        if (result.ok) return result.value;
+        throw errorFromWire(result.error);
+      });
+  }
+
+  private onServiceEvent(connection: WorkerConnection, event: ServiceEvent): void {
+    if (connection !== this.connection) return;
     if (event.type === 'progress') this.emitter.emit('progress', event.progress);
+    else if (event.type === 'engine-stuck') this.recycle(connection, errorFromWire(event.error));
     else this.emitter.emit('error', errorFromWire(event.error));
   }
 
-  private onCrash(connection: WorkerConnection, error: WorkerCrashedError): void {
+  /** The worker is alive but its engine may never come back: replace the worker (the model reloads). */
+  private recycle(connection: WorkerConnection, error: AegisError): void {
+    // The check it was running already settled (timed out); the failure is pinned on it, so waiting checks
+    // go to the next worker without a strike and the restart budget is not spent.
+    this.flights.blame(connection);
+    connection.fail('unresponsive', `${error.message.replace(/\.$/, '')}; the worker is replaced`);
+  }
+
+  private onWorkerFailure(connection: WorkerConnection, error: WorkerCrashedError): void {
     if (connection !== this.connection || this.currentState === 'disposed') return;
+    const blamed = this.flights.noteFailure(connection);
+    if (!connection.hasStarted) {
+      // The script never ran: the same script would fail again.
+      this.giveUp(error);
+      return;
+    }
     this.emitter.emit('error', error);
-    const now = Date.now();
-    this.crashes = [...this.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
-    if (this.crashes.length > MAX_CRASHES) {
-      this.currentState = 'failed';
-      return;
+    if (!blamed) {
+      const now = Date.now();
+      this.crashes = [...this.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
+      if (this.crashes.length > MAX_CRASHES) {
+        this.giveUp(new WorkerCrashedError(`${error.message} It failed ${this.crashes.length} times within a minute, so it is not restarted; call reload() to try again.`, {
+          reason: error.reason,
+          workerUrl: error.workerUrl,
+        }));
+        return;
+      }
     }
-    try {
-      this.connection = this.connect();
-    } catch {
-      this.currentState = 'failed';
-      return;
-    }
-    if (this.loading) void this.load();
+    this.connect();
+    if (this.loading && this.connection) void this.load();
   }
 
   private check(target: Target, user: string, response: string | undefined, options: CheckOptions = {}): Promise<Verdict> {
@@ -207,7 +287,7 @@ class GuardClient implements Guard {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!this.loading && this.connection.isClosed === false) void this.load();
+    if (!this.loading && this.connection && !this.connection.isClosed) void this.load();
     const request: CheckRequest = {
       id: `check-${++this.sequence}`,
       target,
@@ -220,56 +300,6 @@ class GuardClient implements Guard {
       ...(options.wantCategories ? { wantCategories: true } : {}),
       ...(options.judge && options.judge !== 'auto' ? { judge: options.judge } : {}),
     };
-    return this.send(request, options);
+    return this.flights.send(request, options);
   }
-
-  private send(request: CheckRequest, { signal, onDecision }: CheckOptions): Promise<Verdict> {
-    const connection = this.connection;
-    const sentAt = performance.now();
-    const onEvent = onDecision
-      ? Comlink.proxy((event: CheckEvent) => {
-          if (event.type === 'decision') onDecision(event.decision);
-        })
-      : undefined;
-    return new Promise<Verdict>((resolve, reject) => {
-      const onAbort = () => {
-        connection.call((remote) => remote.cancel(request.id)).catch(() => {});
-        reject(new AegisAbortError('The check was cancelled.'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      connection
-        .call((remote) => remote.check(request, onEvent))
-        .then(
-          (result) => {
-            const verdict = unwrap(result);
-            this.emitter.emit('verdict', verdict);
-            resolve(verdict);
-          },
-          (error: unknown) => {
-            // Fail closed: a crash yields a blocking verdict, not an exception a caller might ignore.
-            if (error instanceof WorkerCrashedError) {
-              const totalMs = performance.now() - sentAt;
-              resolve(failureVerdict(error, request, { queuedMs: 0, totalMs }));
-            } else reject(error);
-          },
-        )
-        .catch(reject)
-        .finally(() => signal?.removeEventListener('abort', onAbort));
-    });
-  }
-}
-
-function workerFactory(worker: GuardOptions['worker']): () => Worker {
-  if (worker === undefined) return defaultWorker;
-  if (typeof worker === 'function') return worker as () => Worker;
-  if (typeof Worker !== 'undefined' && worker instanceof Worker) {
-    // A worker instance can be used once; after a crash there is nothing to restart.
-    let used = false;
-    return () => {
-      if (used) throw new WorkerCrashedError('The worker passed to createGuard crashed and cannot be restarted; pass a factory instead.');
-      used = true;
-      return worker;
-    };
-  }
-  throw new AegisInputError('The worker option must be a Worker or a function returning one.');
 }

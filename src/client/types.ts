@@ -60,8 +60,18 @@ export interface GuardOptions {
    * removes the limit.
    */
   maxInputChars?: number;
-  /** Bring your own worker (it must run `aegis-guard/worker`), or a factory used again after a crash. */
-  worker?: Worker | (() => Worker);
+  /**
+   * Where the worker comes from (it must run `aegis-guard/worker`): the URL of a worker script you built
+   * (see README "Bundlers and the worker"; another origin works through a `blob:` module, given CORS), a
+   * factory used again after a crash, or one `Worker` (not restartable). Default: the bundled worker.
+   */
+  worker?: string | URL | Worker | (() => Worker);
+  /**
+   * Milliseconds the worker may stay silent while calls are pending before it is considered dead (closed,
+   * terminated or stuck) and replaced. It is pinged when quiet. Default 10000; three times that before its
+   * first message, while its script may still be downloading.
+   */
+  unresponsiveAfter?: number;
   /** Load the model right away (default) or on the first check. */
   eager?: boolean;
 }

@@ -146,10 +146,49 @@ export class AegisTimeoutError extends AegisError {
   }
 }
 
-/** The worker died (an uncaught error, or it was terminated) while work was in flight. */
+/**
+ * Why a guard worker was given up on:
+ * - `script-failed`: the script never started (not found, wrong MIME type, a syntax or import error, or the
+ *   `Worker` could not be constructed). The guard does not restart it: the same script would fail again.
+ * - `never-answered`: the script loaded but never spoke the guard's protocol (it does not run
+ *   `aegis-guard/worker`). Not restarted either.
+ * - `uncaught-error`: an uncaught error after it started.
+ * - `unresponsive`: it stopped answering (it closed itself, was terminated, or is stuck in a loop).
+ * - `bad-message`: it sent something that is not the guard's protocol.
+ * - `unknown`: the reason did not survive the trip (an older worker).
+ */
+export type WorkerFailureReason = 'script-failed' | 'never-answered' | 'uncaught-error' | 'unresponsive' | 'bad-message' | 'unknown';
+
+const WORKER_FAILURE_REASONS: readonly string[] = ['script-failed', 'never-answered', 'uncaught-error', 'unresponsive', 'bad-message', 'unknown'];
+
+export interface WorkerCrashedDetails {
+  reason?: WorkerFailureReason;
+  /** The worker script's URL, when known (see README "Bundlers and the worker"). */
+  workerUrl?: string;
+  /**
+   * The worker stopped while this very check was being judged: the check may be what crashed it, so it is
+   * not judged again automatically (check it again to retry).
+   */
+  duringCheck?: boolean;
+  cause?: unknown;
+}
+
+/** The worker died, stopped answering or never started while work was in flight. */
 export class WorkerCrashedError extends AegisError {
   override readonly code = 'worker-crashed';
   override name = 'WorkerCrashedError';
+  readonly reason: WorkerFailureReason;
+  readonly workerUrl?: string;
+  readonly duringCheck: boolean;
+  constructor(message: string, details: WorkerCrashedDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.reason = details.reason ?? 'unknown';
+    this.workerUrl = details.workerUrl;
+    this.duringCheck = details.duringCheck === true;
+  }
+  override details() {
+    return { reason: this.reason, workerUrl: this.workerUrl, duringCheck: this.duringCheck };
+  }
 }
 
 /** The guard was disposed; pending and later calls reject with this. */
@@ -193,23 +232,70 @@ export interface WireError {
   stack?: string;
 }
 
+/**
+ * A one-line description of any thrown value, without trusting it: engines can throw strings, `null`,
+ * objects without a prototype, or errors whose getters throw. Never throws itself.
+ */
+export function describeThrown(value: unknown): string {
+  try {
+    if (value instanceof Error) {
+      const name = typeof value.name === 'string' ? value.name : 'Error';
+      const message = typeof value.message === 'string' ? value.message : '';
+      return message ? `${name}: ${message}` : name;
+    }
+    if (typeof value === 'string') return value;
+    if (value === null || value === undefined || typeof value !== 'object') return String(value);
+    const message = (value as { message?: unknown }).message;
+    if (typeof message === 'string') return message;
+    return Object.prototype.toString.call(value);
+  } catch {
+    return 'an unreadable error value';
+  }
+}
+
+/** Copies `details` keeping only values that survive structured cloning as plain data. */
+function plainDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(details)) {
+    if (value === undefined) continue;
+    if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) out[key] = value;
+  }
+  return out;
+}
+
 /** Converts any thrown value into its wire form. Non-Aegis errors become `EngineError`. */
 export function errorToWire(error: unknown): WireError {
   if (error instanceof AegisError) {
-    return { name: error.name, message: error.message, details: error.details(), stack: error.stack };
+    let details: Record<string, unknown> = {};
+    try {
+      details = plainDetails(error.details());
+    } catch {
+      // A subclass whose details() throws still crosses with its name and message.
+    }
+    return { name: error.name, message: error.message, details, ...(typeof error.stack === 'string' ? { stack: error.stack } : {}) };
   }
-  if (error instanceof Error) {
-    return { name: 'EngineError', message: `${error.name}: ${error.message}`, stack: error.stack };
+  let stack: string | undefined;
+  try {
+    stack = error instanceof Error && typeof error.stack === 'string' ? error.stack : undefined;
+  } catch {
+    stack = undefined;
   }
-  return { name: 'EngineError', message: String(error) };
+  return { name: 'EngineError', message: describeThrown(error), ...(stack ? { stack } : {}) };
 }
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+const workerReason = (v: unknown): WorkerFailureReason => (typeof v === 'string' && WORKER_FAILURE_REASONS.includes(v) ? (v as WorkerFailureReason) : 'unknown');
 
-/** Rebuilds the typed error a {@link WireError} describes. Unknown names become `EngineError`. */
+/**
+ * Rebuilds the typed error a {@link WireError} describes. Unknown names become `EngineError`; a value that is
+ * not a wire error at all (from a hostile or broken worker) becomes an `EngineError` saying so.
+ */
 export function errorFromWire(wire: WireError): AegisError {
-  const d = wire.details ?? {};
+  if (typeof wire !== 'object' || wire === null || typeof wire.name !== 'string' || typeof wire.message !== 'string') {
+    return new EngineError('The worker reported a failure in an unreadable form.');
+  }
+  const d = typeof wire.details === 'object' && wire.details !== null ? wire.details : {};
   const error = ((): AegisError => {
     switch (wire.name) {
       case 'AegisInputError':
@@ -231,7 +317,7 @@ export function errorFromWire(wire: WireError): AegisError {
       case 'AegisTimeoutError':
         return new AegisTimeoutError(wire.message, num(d.timeoutMs));
       case 'WorkerCrashedError':
-        return new WorkerCrashedError(wire.message);
+        return new WorkerCrashedError(wire.message, { reason: workerReason(d.reason), workerUrl: str(d.workerUrl), duringCheck: d.duringCheck === true });
       case 'GuardDisposedError':
         return new GuardDisposedError(wire.message);
       default:
@@ -239,6 +325,6 @@ export function errorFromWire(wire: WireError): AegisError {
     }
   })();
   // Keep the worker-side stack: it is where the failure happened.
-  if (wire.stack) error.stack = wire.stack;
+  if (typeof wire.stack === 'string' && wire.stack) error.stack = wire.stack;
   return error;
 }

@@ -108,7 +108,8 @@ export interface Verdict {
   raw: string;
   /**
    * Why the check failed, when `source` is 'failure' or the output was unreadable. `details`: the fields of the
-   * error behind it (e.g. `url` for `model-load-failed`, `reason` for `webgpu-unavailable`), as plain data.
+   * error behind it (e.g. `url` for `model-load-failed`, `reason` for `webgpu-unavailable`; for a crashed
+   * worker `reason`, `workerUrl` and `duringCheck`), as plain data.
    */
   failure?: { code: string; message: string; details?: Record<string, unknown> };
   timings: VerdictTimings;

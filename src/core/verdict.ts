@@ -1,6 +1,6 @@
 /** Turns judgements and failures into the Verdicts the page receives, applying the request's policy. */
 import { decide } from './policy.js';
-import type { AegisError } from './errors.js';
+import { errorToWire, type AegisError } from './errors.js';
 import type { ParseFailure, Policy, Rating, Target, TextSpan, Verdict, VerdictTimings, ViolatedCategory } from './types.js';
 
 /** The model's raw answer for one check, before policy. */
@@ -138,13 +138,6 @@ export function verdictFromJudgement(
   };
 }
 
-/** What a failed check reports: the error's code and message, and its fields (e.g. a ModelLoadError's url). */
-function failureOf(error: AegisError): NonNullable<Verdict['failure']> {
-  const details = error.details();
-  const defined = Object.fromEntries(Object.entries(details).filter(([, v]) => v !== undefined));
-  return Object.keys(defined).length > 0 ? { code: error.code, message: error.message, details: defined } : { code: error.code, message: error.message };
-}
-
 /**
  * A check that could not produce a judgement: blocked unless the policy fails open. A text over the length
  * limit always blocks: it was not judged at all, and padding a message must not be a way past the guard.
@@ -166,4 +159,11 @@ export function failureVerdict(
     timings: { ...timings, prefillMs: 0, decodeMs: 0 },
     tokens: { prompt: 0, completion: 0 },
   };
+}
+
+/** What a failed check reports: the error's code and message, and its fields (e.g. a ModelLoadError's url). */
+function failureOf(error: AegisError): NonNullable<Verdict['failure']> {
+  // errorToWire keeps only plain values and never throws, whatever a subclass's details() does.
+  const details = errorToWire(error).details ?? {};
+  return { code: error.code, message: error.message, ...(Object.keys(details).length > 0 ? { details } : {}) };
 }

@@ -6,6 +6,9 @@
  *   answers repeats.
  * - A check reports its rating as soon as it is known, then resolves with the final verdict.
  * - Failures of a check become fail-closed verdicts; only a cancellation rejects.
+ * - A check settles at its timeout whatever the engine does (settle.ts). An engine that keeps working after
+ *   that gets a grace period; after it the service reports `engine-stuck` and reloads the model.
+ * - What the engine hands back is copied and checked before it leaves the worker (boundary.ts).
  * - After the GPU device is lost the model is reloaded on the next check.
  *
  * Nothing here knows about Comlink (see expose.ts) or WebLLM (see engine/webllm-engine.ts).
@@ -18,8 +21,10 @@ import {
   DeviceLostError,
   EngineError,
   ModelNotLoadedError,
+  describeThrown,
   errorToWire,
 } from '../core/errors.js';
+import { decisionProblem } from '../core/wire-shapes.js';
 import { requestKey } from '../core/policy.js';
 import type { Decision, LoadProgress, ModelInfo, Verdict } from '../core/types.js';
 import type { Engine } from '../engine/engine.js';
@@ -35,13 +40,22 @@ import { validateCheckRequest } from './validate-request.js';
 import { windowed } from './windowed-judge.js';
 import { LruCache } from './verdict-cache.js';
 import { failureVerdict, verdictFromJudgement } from '../core/verdict.js';
+import { assertVerdict, plainJudgement, plainModelInfo, plainProgress } from './boundary.js';
+import { EngineWork, armTimeout, untilAborted } from './settle.js';
 
 export interface GuardServiceOptions {
   /** Finished judgements kept for repeats. Default 512. */
   cacheSize?: number;
   /** Picks the judge for a request; default: the fast judge when the engine offers token access, else JSON (windowed for long texts). */
   selectJudge?: (engine: Engine, request: CheckRequest) => Judge;
+  /**
+   * How long the engine may keep working on a check that already settled (timed out or cancelled) before it
+   * is declared stuck. A forward pass cannot be interrupted, so this covers the longest one. Default 5000.
+   */
+  engineReleaseMs?: number;
 }
+
+const DEFAULT_ENGINE_RELEASE_MS = 5000;
 
 /** One caller waiting for a (possibly shared) evaluation. */
 interface Subscriber {
@@ -59,11 +73,14 @@ interface Job {
   subscribers: Set<Subscriber>;
   controller: AbortController;
   running: boolean;
+  /** Set once its subscribers have their results; later engine callbacks are ignored. */
+  settled: boolean;
   decision?: Decision;
 }
 
 type ModelState =
   | { status: 'loading' | 'ready' | 'failed'; source: ModelSource; promise: Promise<ModelInfo>; controller: AbortController }
+  /** Reload before the next check: the device was lost, or the engine got stuck. */
   | { status: 'lost'; source: ModelSource };
 
 const now = () => performance.now();
@@ -76,6 +93,7 @@ export class GuardService implements GuardServiceApi {
   private readonly byId = new Map<string, { job: Job; subscriber: Subscriber }>();
   private readonly cache: LruCache<Judgement>;
   private readonly selectJudge: (engine: Engine, request: CheckRequest) => Judge;
+  private readonly engineReleaseMs: number;
   private pumping = false;
 
   constructor(
@@ -84,7 +102,12 @@ export class GuardService implements GuardServiceApi {
   ) {
     this.cache = new LruCache(options.cacheSize ?? 512);
     this.selectJudge = options.selectJudge ?? ((e, r) => windowed(defaultJudge(e, r)));
-    engine.onDeviceLost((error) => this.onDeviceLost(error));
+    this.engineReleaseMs = options.engineReleaseMs ?? DEFAULT_ENGINE_RELEASE_MS;
+    try {
+      engine.onDeviceLost((error) => this.onDeviceLost(error));
+    } catch {
+      // An engine that cannot report device loss still serves checks; a loss then fails them instead.
+    }
   }
 
   async listen(listener: (event: ServiceEvent) => void): Promise<void> {
@@ -142,6 +165,7 @@ export class GuardService implements GuardServiceApi {
           subscribers: new Set(),
           controller: new AbortController(),
           running: false,
+          settled: false,
         };
         this.jobs.set(key, job);
         this.queue.push(job);
@@ -172,9 +196,11 @@ export class GuardService implements GuardServiceApi {
     }
     this.cache.clear();
     const controller = new AbortController();
-    const promise = this.loadModel(source, controller.signal);
-    const state: ModelState = { status: 'loading', source, promise, controller };
+    // The state exists before loadModel runs, so its first progress report already counts as current.
+    const state = { status: 'loading', source, controller } as Exclude<ModelState, { status: 'lost' }>;
     this.model = state;
+    const promise = this.loadModel(source, controller.signal).then(plainModelInfo);
+    state.promise = promise;
     promise.then(
       () => {
         if (this.model === state) state.status = 'ready';
@@ -219,14 +245,20 @@ export class GuardService implements GuardServiceApi {
     await model.promise;
   }
 
-  private onDeviceLost(error: Error): void {
+  private onDeviceLost(error: unknown): void {
     if (this.model) this.model = { status: 'lost', source: this.model.source };
     this.cache.clear();
-    this.notify({ type: 'device-lost', error: errorToWire(new DeviceLostError(error.message)) });
+    this.notify({ type: 'device-lost', error: errorToWire(new DeviceLostError(describeThrown(error))) });
   }
 
   private notify(event: ServiceEvent): void {
     try {
+      if (event.type === 'progress') {
+        // Reports from a load that has ended (or from a confused engine) are dropped, not forwarded.
+        const progress = this.model?.status === 'loading' ? plainProgress(event.progress) : undefined;
+        if (!progress) return;
+        event = { type: 'progress', progress };
+      }
       this.listener?.(event);
     } catch {
       // The page's listener is best-effort; a failure there must not break loading or checks.
@@ -249,28 +281,29 @@ export class GuardService implements GuardServiceApi {
     for (const s of job.subscribers) emit(s, { type: 'started', queuedMs: startedAt - s.receivedAt });
     const { signal } = job.controller;
     const timeoutMs = job.request.timeoutMs ?? 0;
-    const timer =
-      timeoutMs > 0
-        ? setTimeout(
-            () => job.controller.abort(new AegisTimeoutError(`The check took longer than ${timeoutMs} ms.`, timeoutMs)),
-            timeoutMs,
-          )
-        : undefined;
+    const disarm = armTimeout(job.controller, timeoutMs, () => new AegisTimeoutError(`The check took longer than ${timeoutMs} ms.`, timeoutMs));
+    let work: EngineWork<Judgement> | undefined;
     try {
-      await abortable(this.ensureModel(), signal);
+      await untilAborted(this.ensureModel(), signal);
       const judge = this.selectJudge(this.engine, job.request);
-      const judgement = await judge(this.engine, job.request, {
-        signal,
-        onDecision: (decision) => {
-          job.decision = decision;
-          for (const s of job.subscribers) emit(s, { type: 'decision', decision });
-        },
-      });
+      work = new EngineWork(() =>
+        judge(this.engine, job.request, {
+          signal,
+          onDecision: (decision) => {
+            // An engine may call back after the check settled, or with nonsense: neither reaches the page.
+            if (job.settled || decisionProblem(decision)) return;
+            job.decision = decision;
+            for (const s of job.subscribers) emit(s, { type: 'decision', decision });
+          },
+        }),
+      );
+      // Settles on the signal (timeout, cancel) even if the engine ignores it and never returns.
+      const judgement = plainJudgement(await untilAborted(work.promise, signal));
       signal.throwIfAborted();
       if (!judgement.failure) this.cache.set(job.key, judgement);
       this.finish(job, (s) => ({
         ok: true,
-        value: verdictFromJudgement(judgement, s.request, timingsOf(s, startedAt), false),
+        value: verdictOrFailure(() => verdictFromJudgement(judgement, s.request, timingsOf(s, startedAt), false), s, startedAt),
       }));
     } catch (thrown) {
       const error = toAegisError(signal.aborted ? signal.reason : thrown);
@@ -279,11 +312,22 @@ export class GuardService implements GuardServiceApi {
       }
       this.finish(job, (s) => ({ ok: true, value: failureVerdict(error, s.request, timingsOf(s, startedAt)) }));
     } finally {
-      clearTimeout(timer);
+      disarm();
     }
+    // One check at a time on the engine: the next one waits until this one's engine work has ended.
+    if (work && !work.done && !(await work.endsWithin(this.engineReleaseMs))) this.onEngineStuck();
+  }
+
+  /** The engine kept working long after its check settled. It may never return: start over with a reload. */
+  private onEngineStuck(): void {
+    if (this.model) this.model = { status: 'lost', source: this.model.source };
+    this.cache.clear();
+    const message = `The engine was still busy ${this.engineReleaseMs} ms after a check ended; the model is reloaded.`;
+    this.notify({ type: 'engine-stuck', error: errorToWire(new EngineError(message)) });
   }
 
   private finish(job: Job, resultFor: (s: Subscriber) => Result<Verdict>): void {
+    job.settled = true;
     if (this.jobs.get(job.key) === job) this.jobs.delete(job.key);
     for (const s of job.subscribers) s.settle(resultFor(s));
     job.subscribers.clear();
@@ -312,27 +356,16 @@ function emit(s: Subscriber, event: CheckEvent): void {
   }
 }
 
-function toAegisError(error: unknown): AegisError {
-  if (error instanceof AegisError) return error;
-  if (error instanceof Error) return new EngineError(`${error.name}: ${error.message}`, { cause: error });
-  return new EngineError(String(error));
+/** The verdict `build` makes, or a fail-closed one when it throws or makes a malformed one. */
+function verdictOrFailure(build: () => Verdict, s: Subscriber, startedAt: number): Verdict {
+  try {
+    return assertVerdict(build());
+  } catch (error) {
+    return failureVerdict(toAegisError(error), s.request, timingsOf(s, startedAt));
+  }
 }
 
-/** Rejects as soon as `signal` aborts, even if `promise` is still pending (a load cannot be interrupted). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+function toAegisError(error: unknown): AegisError {
+  if (error instanceof AegisError) return error;
+  return new EngineError(describeThrown(error), { cause: error });
 }

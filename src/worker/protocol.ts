@@ -57,7 +57,12 @@ export type CheckEvent =
 /** Events the worker pushes outside any single call. */
 export type ServiceEvent =
   | { type: 'progress'; progress: LoadProgress }
-  | { type: 'device-lost'; error: WireError };
+  | { type: 'device-lost'; error: WireError }
+  /**
+   * A check was settled on time, but the engine did not stop working on it within the grace period: it may
+   * never come back. The page recycles the worker (the model reloads); waiting checks are sent again.
+   */
+  | { type: 'engine-stuck'; error: WireError };
 
 export interface GuardServiceApi {
   /** Registers the page's listener for service events (a Comlink proxy). */
@@ -70,3 +75,31 @@ export interface GuardServiceApi {
   /** Cancels a queued or running check; its `check` call resolves with an `AegisAbortError`. */
   cancel(id: string): Promise<void>;
 }
+
+/**
+ * What the page calls over Comlink. Unlike {@link GuardServiceApi} no callback crosses: events come back as
+ * {@link WorkerNotice}s on the worker's own port, so they stay in order with the answers (one port, FIFO)
+ * and a check costs no extra MessageChannel.
+ */
+export interface GuardWorkerApi {
+  load(source: ModelSource): Promise<Result<ModelInfo>>;
+  unload(): Promise<void>;
+  /** Its `started` and `decision` events arrive as `check` notices carrying the request's id. */
+  check(request: CheckRequest): Promise<Result<Verdict>>;
+  cancel(id: string): Promise<void>;
+  /** Answers at once: proof of life while other calls are pending. */
+  ping(): Promise<true>;
+}
+
+/** Marks a notice. Comlink ignores messages without an `id`, so notices and Comlink share the port. */
+export const NOTICE = 'aegisGuard';
+
+/** Protocol version in the worker's hello; the page refuses a worker that speaks another. */
+export const PROTOCOL_VERSION = 1;
+
+/** Messages the worker posts on its own port outside Comlink's request/answer pairs. */
+export type WorkerNotice =
+  /** Posted once the worker's script has run: the worker started. `url` is the script's own location. */
+  | { [NOTICE]: 'hello'; version: number; url?: string }
+  | { [NOTICE]: 'event'; event: ServiceEvent }
+  | { [NOTICE]: 'check'; id: string; event: CheckEvent };

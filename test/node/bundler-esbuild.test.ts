@@ -1,0 +1,149 @@
+/**
+ * esbuild and the worker, in Chromium. A small consumer app (test/fixtures/consumer-esbuild/) is bundled
+ * with esbuild exactly as the README's recipe says ("Bundlers and the worker"), served, and loaded:
+ * - with the recipe (aegis-guard/worker as a second entry point, passed as `worker`), the worker starts
+ *   and answers: the load fails with the typed ModelLoadError of a missing model, not a crash;
+ * - without it, esbuild leaves the worker reference unbundled and the worker 404s: the error says so,
+ *   names the URL, and the worker is created once, not restarted again and again;
+ * - with the worker bundle on another origin (a CDN, CORS on), `worker: '<url>'` starts it through a
+ *   `blob:` module.
+ * `aegis-guard` resolves to this repository's sources through its own `exports` map (dist/x.js ->
+ * src/x.ts), so no build is needed first; esbuild is the one Vite and tsx already install.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type Server, createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, resolve } from 'node:path';
+import { build, type Plugin } from 'esbuild';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const APP = join(ROOT, 'test/fixtures/consumer-esbuild');
+const outDir = mkdtempSync(join(tmpdir(), 'aegis-esbuild-'));
+const servers: Server[] = [];
+let browser: Browser;
+let site: string;
+let cdn: string;
+
+/** Resolves `aegis-guard` and its subpaths through package.json `exports`, onto the TypeScript sources. */
+const aegisGuardFromSources: Plugin = {
+  name: 'aegis-guard-from-sources',
+  setup(b) {
+    const exportsMap = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> }).exports;
+    b.onResolve({ filter: /^aegis-guard(\/.*)?$/ }, (args) => {
+      const subpath = `.${args.path.slice('aegis-guard'.length)}`;
+      const target = exportsMap[subpath]?.default;
+      if (!target) return { errors: [{ text: `aegis-guard does not export ${subpath}` }] };
+      return { path: join(ROOT, target.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts')) };
+    });
+  },
+};
+
+const TYPES: Record<string, string> = { '.js': 'text/javascript', '.html': 'text/html', '.map': 'application/json' };
+
+function serve(dir: string, headers: Record<string, string> = {}): Promise<string> {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const file = join(dir, path === '/' ? 'index.html' : decodeURIComponent(path));
+    try {
+      const body = readFileSync(file);
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...headers });
+      res.end(body);
+    } catch {
+      res.writeHead(404, { 'content-type': 'text/plain', ...headers });
+      res.end('not found');
+    }
+  });
+  servers.push(server);
+  return new Promise((done) => server.listen(0, '127.0.0.1', () => done(`http://127.0.0.1:${(server.address() as { port: number }).port}`)));
+}
+
+interface PageResult {
+  ready: { ok?: true; name?: string; code?: string; reason?: string; workerUrl?: string; url?: string; message?: string };
+  verdict: { safe: boolean; source: string; failure?: { code: string; message: string; details?: Record<string, unknown> } };
+  state: string;
+  workersCreated: number;
+}
+
+async function open(query: string): Promise<PageResult> {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // Counts the workers the page creates (a restart loop would show here).
+  await page.addInitScript(() => {
+    const Native = window.Worker;
+    const w = window as unknown as { __workers: number };
+    w.__workers = 0;
+    window.Worker = class extends Native {
+      constructor(url: string | URL, options?: WorkerOptions) {
+        super(url, options);
+        w.__workers++;
+      }
+    };
+  });
+  try {
+    await page.goto(`${site}/index.html${query}`);
+    const handle = await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result, undefined, { timeout: 90_000 });
+    const result = (await handle.jsonValue()) as Omit<PageResult, 'workersCreated'>;
+    const workersCreated = await page.evaluate(() => (window as unknown as { __workers: number }).__workers);
+    expect(errors).toEqual([]);
+    return { ...result, workersCreated };
+  } finally {
+    await page.close();
+  }
+}
+
+beforeAll(async () => {
+  // The README recipe: the app and aegis-guard/worker as two entry points of one esbuild run.
+  await build({
+    entryPoints: { app: join(APP, 'app.js'), 'aegis-guard.worker': 'aegis-guard/worker' },
+    bundle: true,
+    format: 'esm',
+    outdir: outDir,
+    logLevel: 'error',
+    plugins: [aegisGuardFromSources],
+  });
+  // Written here, not kept as a fixture: an index.html under the project would join Vite's dependency scan.
+  writeFileSync(join(outDir, 'index.html'), '<!doctype html>\n<meta charset="utf-8" />\n<script type="module" src="./app.js"></script>\n');
+  site = await serve(outDir);
+  cdn = await serve(outDir, { 'access-control-allow-origin': '*' });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  for (const server of servers) server.close();
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+describe('esbuild', () => {
+  test('with the recipe, the worker starts and answers (a typed model error, not a crash)', async () => {
+    const r = await open('?worker=recipe');
+    // The worker ran WebLLM's loader: no model is served here, so the load fails with the model's URL.
+    expect(r.ready).toMatchObject({ name: 'ModelLoadError', code: 'model-load-failed' });
+    expect(r.ready.url).toContain(`${site}/models/aegis-guard-2.0-`);
+    expect(r.verdict).toMatchObject({ safe: false, source: 'failure', failure: { code: 'model-load-failed' } });
+    expect(r.workersCreated).toBe(1);
+  }, 120_000);
+
+  test('without it, the worker 404s: the error names the URL, and the worker is not restarted', async () => {
+    const r = await open('?worker=default');
+    const expectedUrl = `${site}/worker/guard.worker.js`;
+    expect(r.ready).toMatchObject({ name: 'WorkerCrashedError', code: 'worker-crashed', reason: 'script-failed', workerUrl: expectedUrl });
+    expect(r.ready.message).toContain(expectedUrl);
+    expect(r.verdict).toMatchObject({ safe: false, source: 'failure', failure: { code: 'worker-crashed', details: { reason: 'script-failed', workerUrl: expectedUrl } } });
+    expect(r.state).toBe('failed');
+    expect(r.workersCreated).toBe(1);
+  }, 120_000);
+
+  test('the worker bundle on another origin (a CDN) starts through a blob: module', async () => {
+    const r = await open(`?worker=${encodeURIComponent(`${cdn}/aegis-guard.worker.js`)}`);
+    expect(r.ready).toMatchObject({ name: 'ModelLoadError', code: 'model-load-failed' });
+    expect(r.workersCreated).toBe(1);
+  }, 120_000);
+});
