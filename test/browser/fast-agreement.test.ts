@@ -31,6 +31,15 @@ function check(t: TestGuard, c: (typeof AGREEMENT_CASES)[number], wantCategories
 describe.each([true, false])('wantCategories %s', (wantCategories) => {
   test.each(AGREEMENT_CASES)('$name', async (c) => {
     const [f, j] = await Promise.all([check(fast, c, wantCategories), check(json, c, wantCategories)]);
+    if (c.leavesListFormat) {
+      // See AgreementCase.leavesListFormat: both block, the JSON path on the duplicate field.
+      expect({ fast: f.safe, json: j.safe, jsonFailure: j.failure?.code }).toEqual({
+        fast: false,
+        json: false,
+        jsonFailure: 'unreadable-output:duplicate-field',
+      });
+      return;
+    }
     expect({ source: f.source, safe: f.safe, rating: f.rating, failure: f.failure?.code }).toEqual({
       source: j.source,
       safe: j.safe,
