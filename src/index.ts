@@ -11,6 +11,7 @@ export type {
   GuardOptions,
   GuardState,
   ModelOption,
+  PersistentCacheOptions,
   RuntimeModelRecord,
 } from './client/types.js';
 export * from './core/errors.js';

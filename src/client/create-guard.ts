@@ -20,6 +20,7 @@ import { guardStream } from '../stream/guard-stream.js';
 import type { GuardStreamEvent, GuardStreamOptions, StreamSource } from '../stream/types.js';
 import { Emitter } from './emitter.js';
 import { toModelSource } from './model-option.js';
+import { clearStoredVerdicts, PersistentVerdicts, resolvePersistentCache } from './persistent-verdicts.js';
 import type { CheckOptions, Guard, GuardEventMap, GuardOptions, GuardState, ModelOption } from './types.js';
 import { WorkerConnection } from './worker-connection.js';
 
@@ -60,6 +61,7 @@ class GuardClient implements Guard {
   private currentState: GuardState = 'idle';
   private crashes: number[] = [];
   private sequence = 0;
+  private readonly stored?: PersistentVerdicts;
 
   constructor(options: GuardOptions) {
     if (typeof options !== 'object' || options === null) throw new AegisInputError('createGuard options must be an object.');
@@ -74,6 +76,11 @@ class GuardClient implements Guard {
     if (!(Number.isFinite(timeout) && timeout >= 0)) throw new AegisInputError('timeout must be a non-negative number of milliseconds.');
     this.timeoutMs = timeout;
     this.source = toModelSource(options.model, pageBase());
+    const persistent = resolvePersistentCache(options.persistentCache);
+    if (persistent) {
+      this.stored = new PersistentVerdicts(persistent);
+      this.stored.bind(this.source);
+    }
     this.makeWorker = workerFactory(options.worker);
     this.connection = this.connect();
     if (options.eager !== false) void this.load();
@@ -93,7 +100,10 @@ class GuardClient implements Guard {
 
   reload(model?: ModelOption): Promise<ModelInfo> {
     this.assertAlive();
-    if (model !== undefined) this.source = toModelSource(model, pageBase());
+    if (model !== undefined) {
+      this.source = toModelSource(model, pageBase());
+      this.stored?.bind(this.source);
+    }
     if (this.connection.isClosed) this.connection = this.connect();
     return this.load();
   }
@@ -110,9 +120,20 @@ class GuardClient implements Guard {
     return guardStream(this, prompt, source, options);
   }
 
+  async clearCache(): Promise<void> {
+    this.assertAlive();
+    const connection = this.connection;
+    await Promise.all([
+      clearStoredVerdicts(),
+      // A worker without the method (older or custom) has nothing more to forget that we can reach.
+      connection.call((remote) => remote.clearCache?.() ?? Promise.resolve()).catch(() => undefined),
+    ]);
+  }
+
   dispose(): void {
     if (this.currentState === 'disposed') return;
     this.currentState = 'disposed';
+    this.stored?.close();
     this.connection.close(new GuardDisposedError('The guard was disposed.'));
     this.emitter.clear();
   }
@@ -209,7 +230,20 @@ class GuardClient implements Guard {
       timeoutMs: this.timeoutMs,
       ...(options.wantCategories ? { wantCategories: true } : {}),
     };
-    return this.send(request, options);
+    return this.stored ? this.sendOrRecall(this.stored, request, options) : this.send(request, options);
+  }
+
+  /** Answers from the verdicts stored on this device when it can, else asks the worker and stores its verdict. */
+  private async sendOrRecall(stored: PersistentVerdicts, request: CheckRequest, options: CheckOptions): Promise<Verdict> {
+    const recalled = await stored.lookup(request, options.signal);
+    if (recalled) {
+      this.assertAlive();
+      this.emitter.emit('verdict', recalled);
+      return recalled;
+    }
+    const verdict = await this.send(request, options);
+    stored.remember(request, verdict);
+    return verdict;
   }
 
   private send(request: CheckRequest, { signal, onDecision }: CheckOptions): Promise<Verdict> {

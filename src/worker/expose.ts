@@ -34,6 +34,7 @@ export function createServiceApi(engine: Engine, options: GuardServiceOptions = 
       }
     },
     cancel: (id) => service.cancel(id),
+    clearCache: () => service.clearCache(),
   };
 }
 

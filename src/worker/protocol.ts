@@ -65,4 +65,6 @@ export interface GuardServiceApi {
   check(request: CheckRequest, onEvent?: (event: CheckEvent) => void): Promise<Result<Verdict>>;
   /** Cancels a queued or running check; its `check` call resolves with an `AegisAbortError`. */
   cancel(id: string): Promise<void>;
+  /** Forgets the verdicts kept in memory for repeats (checks in flight are not affected). */
+  clearCache?(): Promise<void>;
 }
