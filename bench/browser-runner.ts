@@ -1,12 +1,24 @@
 /**
- * Runs a benchmark page in Debian Chromium: starts Vite with the project config, opens the page, waits for
- * `window.__benchResult`, prints it and saves it under bench-results/.
+ * Runs benchmark pages in Debian Chromium: starts Vite with the project config, opens the page (or several in
+ * turn), waits for `window.__benchResult`, and saves the result under bench-results/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { createServer } from 'vite';
 
 export async function runBrowserBench<T>(name: string, pagePath: string, timeoutMs = 300_000): Promise<T> {
+  const [result] = await runBrowserVisits<T>(name, [pagePath], timeoutMs, false);
+  mkdirSync('bench-results', { recursive: true });
+  writeFileSync(`bench-results/${name}.json`, JSON.stringify(result, null, 2));
+  return result!;
+}
+
+/**
+ * Opens `pagePaths` one after the other in one browser profile (so IndexedDB and Cache Storage persist
+ * between them, as between visits of a returning user); each page publishes its own result. Saves the list
+ * under bench-results/<name>.json unless `save` is false.
+ */
+export async function runBrowserVisits<T>(name: string, pagePaths: string[], timeoutMs = 300_000, save = true): Promise<T[]> {
   const server = await createServer({ configFile: 'vite.config.ts', server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' });
   await server.listen();
   const address = server.httpServer?.address();
@@ -19,16 +31,22 @@ export async function runBrowserBench<T>(name: string, pagePath: string, timeout
   try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.error(`[page] ${e.message}`));
-    await page.goto(`http://127.0.0.1:${address.port}${pagePath}`);
-    const handle = await page.waitForFunction(() => (window as unknown as { __benchResult?: unknown }).__benchResult, undefined, {
-      timeout: timeoutMs,
-      polling: 250,
-    });
-    const result = (await handle.jsonValue()) as T & { error?: string };
-    if (result.error) throw new Error(`benchmark page failed: ${result.error}`);
-    mkdirSync('bench-results', { recursive: true });
-    writeFileSync(`bench-results/${name}.json`, JSON.stringify(result, null, 2));
-    return result;
+    const results: T[] = [];
+    for (const pagePath of pagePaths) {
+      await page.goto(`http://127.0.0.1:${address.port}${pagePath}`);
+      const handle = await page.waitForFunction(() => (window as unknown as { __benchResult?: unknown }).__benchResult, undefined, {
+        timeout: timeoutMs,
+        polling: 250,
+      });
+      const result = (await handle.jsonValue()) as T & { error?: string };
+      if (result.error) throw new Error(`benchmark page ${pagePath} failed: ${result.error}`);
+      results.push(result);
+    }
+    if (save) {
+      mkdirSync('bench-results', { recursive: true });
+      writeFileSync(`bench-results/${name}.json`, JSON.stringify(results, null, 2));
+    }
+    return results;
   } finally {
     await browser.close();
     await server.close();

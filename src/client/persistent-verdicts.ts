@@ -104,9 +104,13 @@ function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T
  */
 const writing = new Set<Promise<void>>();
 
-/** Resolves once every verdict stored so far on this page is committed (tests, benchmarks). */
+/**
+ * Resolves once every verdict stored so far on this page is committed, with the recency of the ones found
+ * (tests, benchmarks).
+ */
 export async function storedVerdictsWritten(): Promise<void> {
   while (writing.size > 0) await Promise.all(writing);
+  await Promise.all([...live].map((verdicts) => verdicts.flush()));
 }
 
 /** Every open store on this page: clearing forgets their cached salts too. */
@@ -189,6 +193,11 @@ export class PersistentVerdicts {
     writing.add(write);
   }
 
+  /** Writes what is pending now. */
+  flush(): Promise<void> {
+    return this.store.flush();
+  }
+
   /** Number of stored verdicts on this origin. */
   size(): Promise<number> {
     return this.store.size();
@@ -203,6 +212,8 @@ export class PersistentVerdicts {
 
 /** Deletes every verdict stored on this origin, and its salt (whatever guard stored them). */
 export async function clearStoredVerdicts(): Promise<void> {
+  // What was stored before this call goes too: let pending writes land first.
+  await storedVerdictsWritten();
   for (const verdicts of live) verdicts.forgetSalt();
   const store = new VerdictStore({ name: VERDICT_DB_NAME, maxEntries: 1 });
   try {

@@ -25,6 +25,11 @@ const DB_VERSION = 1;
 const VERDICTS = 'verdicts';
 const META = 'meta';
 const BY_USE = 'usedAt';
+/**
+ * Recency of found verdicts is written this much later: a read-write transaction makes the read-only ones
+ * behind it wait, and a history's lookups come in a burst.
+ */
+const TOUCH_DELAY_MS = 250;
 
 function promisify<T>(request: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -82,7 +87,13 @@ export class VerdictStore {
   private db?: Promise<IDBDatabase | undefined>;
   private gets: PendingGet[] = [];
   private puts = new Map<string, PendingPut>();
-  private flushing?: Promise<void>;
+  /** Keys found by lookups, whose recency is written with the next write batch. */
+  private touched = new Set<string>();
+  private reading?: Promise<void>;
+  /** The write batch in progress (batches run one after another). */
+  private writing?: Promise<void>;
+  private writeTimer?: ReturnType<typeof setTimeout>;
+  private writeDue = Infinity;
   /** Keeps `usedAt` strictly increasing within this page, so recency has no ties. */
   private clock = 0;
 
@@ -98,12 +109,22 @@ export class VerdictStore {
     return this.clock;
   }
 
-  /** The stored verdict for `key`, marked as just used; undefined when there is none (or no store). */
+  /** The stored verdict for `key` (marked as just used); undefined when there is none (or no store). */
   get(key: string): Promise<StoredVerdict | undefined> {
     return new Promise((resolve) => {
       this.gets.push({ key, resolve });
-      this.schedule();
+      this.scheduleRead();
     });
+  }
+
+  private scheduleRead(): void {
+    // Reads asked for within one task share a read-only transaction (the browser runs those side by side).
+    this.reading ??= new Promise<void>((resolve) => setTimeout(resolve, 0))
+      .then(() => this.readBatch())
+      .finally(() => {
+        this.reading = undefined;
+        if (this.gets.length > 0) this.scheduleRead();
+      });
   }
 
   /** Stores a verdict with the next batch; resolves once written (or dropped: failures are not reported). */
@@ -111,7 +132,7 @@ export class VerdictStore {
     return new Promise((resolve) => {
       const pending = this.puts.get(key);
       this.puts.set(key, { verdict, written: [...(pending?.written ?? []), resolve] });
-      this.schedule();
+      this.scheduleWrite();
     });
   }
 
@@ -139,9 +160,10 @@ export class VerdictStore {
    * with an `AegisError` when the browser refuses, since the caller wants the data gone.
    */
   async clear(): Promise<void> {
-    await this.flushing;
+    await this.writing;
     for (const { written } of this.puts.values()) for (const resolve of written) resolve();
     this.puts.clear();
+    this.touched.clear();
     const db = await this.database();
     if (!db) return;
     try {
@@ -161,28 +183,61 @@ export class VerdictStore {
     return promisify(db.transaction(VERDICTS).objectStore(VERDICTS).count());
   }
 
+  /** Writes what is pending now (puts and recency), resolving once committed or dropped. */
+  flush(): Promise<void> {
+    clearTimeout(this.writeTimer);
+    this.writeTimer = undefined;
+    this.writeDue = Infinity;
+    const batch = (this.writing ?? Promise.resolve()).then(() => this.writeBatch());
+    const tracked: Promise<void> = batch.finally(() => {
+      if (this.writing === tracked) this.writing = undefined;
+    });
+    this.writing = tracked;
+    return tracked;
+  }
+
+  /** Closes the database once what is pending is written. */
   close(): void {
-    void this.db?.then((db) => db?.close());
+    void this.flush().then(() => this.db?.then((db) => db?.close()));
   }
 
-  private schedule(): void {
-    if (this.flushing) return;
-    // Everything asked for in this task goes into one transaction.
-    this.flushing = Promise.resolve()
-      .then(() => this.flush())
-      .finally(() => {
-        this.flushing = undefined;
-        if (this.gets.length > 0 || this.puts.size > 0) this.schedule();
-      });
-  }
-
-  private async flush(): Promise<void> {
+  private async readBatch(): Promise<void> {
     const gets = this.gets;
-    const puts = this.puts;
     this.gets = [];
-    this.puts = new Map();
-    const settle = () => {
+    const db = await this.database();
+    try {
+      if (!db) throw new Error('no database');
+      const store = db.transaction(VERDICTS).objectStore(VERDICTS);
+      await Promise.all(
+        gets.map(async (g) => {
+          const entry = (await promisify(store.get(g.key))) as Entry | undefined;
+          if (entry) this.touched.add(g.key);
+          g.resolve(entry?.verdict);
+        }),
+      );
+      if (this.touched.size > 0) this.scheduleWrite(TOUCH_DELAY_MS);
+    } catch {
       for (const g of gets) g.resolve(undefined);
+    }
+  }
+
+  private scheduleWrite(delayMs = 0): void {
+    // A task later at the soonest, not a microtask: verdicts and lookups that finish close together share
+    // one transaction. An earlier deadline replaces a later one.
+    const due = performance.now() + delayMs;
+    if (this.writeTimer !== undefined && this.writeDue <= due) return;
+    clearTimeout(this.writeTimer);
+    this.writeDue = due;
+    this.writeTimer = setTimeout(() => void this.flush(), delayMs);
+  }
+
+  private async writeBatch(): Promise<void> {
+    const puts = this.puts;
+    const touched = this.touched;
+    if (puts.size === 0 && touched.size === 0) return;
+    this.puts = new Map();
+    this.touched = new Set();
+    const settle = () => {
       for (const { written } of puts.values()) for (const resolve of written) resolve();
     };
     const db = await this.database();
@@ -190,11 +245,12 @@ export class VerdictStore {
     try {
       const tx = db.transaction(VERDICTS, 'readwrite');
       const store = tx.objectStore(VERDICTS);
-      const found = await Promise.all(gets.map((g) => promisify(store.get(g.key)) as Promise<Entry | undefined>));
-      found.forEach((entry, i) => {
-        if (entry) store.put({ ...entry, usedAt: this.now() });
-        gets[i]!.resolve(entry?.verdict);
-      });
+      await Promise.all(
+        [...touched].filter((key) => !puts.has(key)).map(async (key) => {
+          const entry = (await promisify(store.get(key))) as Entry | undefined;
+          if (entry) store.put({ ...entry, usedAt: this.now() });
+        }),
+      );
       for (const [key, { verdict }] of puts) store.put({ key, usedAt: this.now(), verdict } satisfies Entry);
       if (puts.size > 0) await this.evict(store);
       await done(tx);

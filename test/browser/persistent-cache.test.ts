@@ -196,6 +196,8 @@ describe('the user’s controls', () => {
     await storedVerdictsWritten();
     // "one" is used again (from the store, by a new guard), so "two" is now the least recently used.
     expect((await guard({ persistentCache: { maxEntries: 3 } }).guard.checkPrompt('one')).source).toBe('cache');
+    // Recency is written a little later than the lookup (in a batch): wait for it.
+    await storedVerdictsWritten();
     await first.guard.checkPrompt('four');
     const { verdicts } = await storedEntries();
     expect(verdicts).toHaveLength(3);
