@@ -95,9 +95,11 @@ const startsWith = (ids: readonly number[], head: readonly number[], at: number)
  * Tokenizes a check. The prefix/suffix split is a token boundary for every text (fast-split.test.ts); a
  * level inside the suffix counts only where the suffix's own tokens really split there.
  */
-async function tokenizeCheck(session: TokenSession, parts: FastPromptParts): Promise<CheckIds> {
+async function tokenizeCheck(session: TokenSession, parts: FastPromptParts, forwarder: CheckForwarder): Promise<CheckIds> {
   const prefixIds = await encodeRemembered(session, parts.prefix);
   const ids = [...prefixIds, ...(await session.encode(parts.suffix))];
+  // Before any more tokenizing or touching the cache: a check that cannot fit costs nothing more.
+  forwarder.assertFits(ids.length);
   const levels: number[] = [];
   for (const head of parts.prefixLevels) {
     const headIds = await encodeRemembered(session, head);
@@ -121,8 +123,6 @@ async function prefillCheck(
   forwarder: CheckForwarder,
   { ids, prefixLength, levels }: CheckIds,
 ): Promise<{ logits: Float32Array; prefixReused: boolean }> {
-  // Before touching the cache: a check that cannot fit must not cost what the cache holds.
-  forwarder.assertFits(ids.length);
   const plan = planReuse(session, ids, levels);
   await keepPrefix(session, plan.keep);
   let logits: Float32Array | undefined;
@@ -147,7 +147,7 @@ export const judgeFast: Judge = async (engine, request, { signal, onDecision }) 
     { categories: request.categories },
   );
   const forwarder = new CheckForwarder(session, signal);
-  let { logits, prefixReused } = await prefillCheck(session, forwarder, await tokenizeCheck(session, parts));
+  let { logits, prefixReused } = await prefillCheck(session, forwarder, await tokenizeCheck(session, parts, forwarder));
   let raw = OUTPUT_LEAD;
 
   if (target === 'response') {
