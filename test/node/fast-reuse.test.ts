@@ -235,3 +235,56 @@ describe('a stale or wrong level changes the outcome', () => {
     expect(j.promptTokens).toBe(suffixLength('hello', 'hi [[p:0.2]]') + bridgeLength);
   });
 });
+
+describe('after a failed forward', () => {
+  /** The session without its epoch (as a runtime that offers none); `onForward` sees each forward first. */
+  const withoutEpoch = (inner: TokenSession, onForward: (ids: number[]) => void = () => {}): TokenSession => ({
+    contextWindow: inner.contextWindow,
+    encode: (t) => inner.encode(t),
+    decode: (ids) => inner.decode(ids),
+    forward: (ids, signal) => {
+      onForward(ids);
+      return inner.forward(ids, signal);
+    },
+    kvLength: () => inner.kvLength(),
+    reset: () => inner.reset(),
+    truncate: (n) => inner.truncate!(n),
+  });
+
+  test('one that failed before touching the cache (same length, same epoch) keeps what the cache holds', async () => {
+    const engine = await engineWith();
+    await promptCheck(engine, 'first');
+    await expect(promptCheck(engine, 'boom [[fault:engine]]')).rejects.toThrow('Scripted engine failure');
+    expect(await promptCheck(engine, 'after')).toMatchObject({ rating: 'safe', prefixReused: true });
+    expect(engine.tokenStats.prefillsFromEmpty).toBe(1);
+  });
+
+  test('one that failed after appending (the engine changes its epoch): the next check starts from an empty cache', async () => {
+    const engine = await engineWith();
+    await promptCheck(engine, 'first');
+    // An answer the scripted model cannot continue after the forced category opening: its forward fails
+    // once the tokens are in the cache.
+    await expect(promptCheck(engine, '[[raw:{"User Safety": "unsafe", "User Safety": "safe"}]]')).rejects.toThrow('would not write');
+    const j = await promptCheck(engine, 'after [[unsafe:Threat]]');
+    expect(j).toMatchObject({ rating: 'unsafe', categories: [{ code: 'S11', name: 'Threat' }], prefixReused: false });
+    expect(engine.tokenStats.prefillsFromEmpty).toBe(2);
+  });
+
+  test('without an epoch, only a cancelled forward is trusted; any other failure resets the cache', async () => {
+    const controller = new AbortController();
+    // Cancels the check while its user part is being forwarded (the scripted forward then rejects unapplied).
+    const cancelSlow = (ids: number[]) => {
+      if (tk.decode(ids).includes('slow')) controller.abort(new Error('cancelled'));
+    };
+    const engine = await engineWith({ wrap: (inner) => withoutEpoch(inner, cancelSlow) });
+    await promptCheck(engine, 'first');
+    await expect(promptCheck(engine, 'boom [[fault:engine]]')).rejects.toThrow('Scripted engine failure');
+    expect(await promptCheck(engine, 'after')).toMatchObject({ prefixReused: false });
+    const forwards = engine.tokenStats.forwards.length;
+    await expect(judgeFast(engine, checkRequest('prompt', 'slow one'), judgeContext(controller.signal))).rejects.toThrow('cancelled');
+    // The cancelled forward reached the session and was refused there, leaving the cache as it was.
+    expect(engine.tokenStats.forwards.length).toBe(forwards);
+    expect(await promptCheck(engine, 'after the cancel')).toMatchObject({ prefixReused: true });
+    expect(engine.tokenStats.prefillsFromEmpty).toBe(2);
+  });
+});
