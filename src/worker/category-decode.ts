@@ -15,10 +15,12 @@
  * - the model's argmax at a choice point is not in the trie (a name that is not listed, other spelling or
  *   casing, any other text): decoding falls back to plain greedy decoding from that token on, so the output
  *   is again exactly greedy's, and the parser reads it as usual (an unlisted name gets `code: null`);
- * - the model would leave a name in the middle of a forced run (it starts "Guns" but means "Guns and
- *   Ammunition"): the run completes the listed name ("Guns and Illegal Weapons"). The logits of positions
- *   inside a run are never computed, so this cannot be seen; the output then names the listed category the
- *   model began.
+ * - the model would leave the forced text in the middle of a run: it starts "Guns" but means "Guns and
+ *   Ammunition", and the run completes the listed name ("Guns and Illegal Weapons"); or after `",` it would
+ *   write another field than the category list (a second rating, say), and gets `"Safety Categories"`. The
+ *   logits inside a run are never computed, so this cannot be seen. The output then names the listed
+ *   category the model began; a second rating could not have counted anyway, since this path reads the
+ *   rating from the logits before any of this is decoded.
  * Names containing `}` are left out of the trie: greedy decoding (and the plain path's stop string) ends the
  * answer at the first `}`, and so must this decoding.
  *
