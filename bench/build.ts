@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hfConfig, llamaTensorShapes, prng, tinyTokenizerJson, type TinyLlamaSpec } from '../test/helpers/build-tiny-llama.js';
 import type { BuildModelResult } from '../src/model-builder/convert.js';
+import { count } from '../src/model-builder/plural.js';
 import { f32ToBf16Bits, writeSafetensors, type TensorToWrite } from '../test/helpers/safetensors-writer.js';
 
 const args = process.argv.slice(2);
@@ -188,7 +189,7 @@ try {
   for (const r of result.runs) {
     log(
       `${r.quantization}: ${r.inputMBps} MB/s of input (${(r.inputBytes / 1e9).toFixed(2)} GB in ${r.seconds} s; goal >= 150), ` +
-        `peak RSS ${r.peakRssMB} MB (goal <= 1500), ${r.params} tensors in ${r.shards} shards, ${(r.outputBytes / 1e9).toFixed(2)} GB out`,
+        `peak RSS ${r.peakRssMB} MB (goal <= 1500), ${count(r.params, 'tensor')} in ${count(r.shards, 'shard')}, ${(r.outputBytes / 1e9).toFixed(2)} GB out`,
     );
   }
   mkdirSync('bench-results', { recursive: true });

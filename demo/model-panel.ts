@@ -50,7 +50,7 @@ function howToGetOne(state: ModelPanelState): TemplateResult {
   return html`<div class="how-to">
     <p><strong>How to get a model.</strong> Build it from the public base model and adapter (recipe in
       <code>adapters/aegis-guard-2.0/manifest.json</code>; the Llama 3.1 base is gated, so a Hugging Face token is needed):</p>
-    <pre><code>${`HF_TOKEN=hf_… npm run build-model -- --base meta-llama/Llama-3.1-8B-Instruct --adapter nvidia/llama-3.1-nemoguard-8b-content-safety --quantization ${variant} --out demo/public/models/aegis-guard-2.0-${variant}`}</code></pre>
+    <pre><code>${`HF_TOKEN=hf_… npm run build-model -- --base meta-llama/Llama-3.1-8B-Instruct --adapter nvidia/llama-3.1-nemoguard-8b-content-safety:llama-3.1-nemoguard-8b-content-safety-lora-adapter --quantization ${variant} --out demo/public/models/aegis-guard-2.0-${variant}`}</code></pre>
     <p>Then reload (the page looks in <code>${DEFAULT_MODEL_URL}</code>), or load that folder below.</p>
   </div>`;
 }

@@ -40,7 +40,9 @@ export type ParseFailure =
   | 'not-json'
   | 'missing-field'
   | 'duplicate-field'
-  | 'unknown-rating';
+  | 'unexpected-field'
+  | 'unknown-rating'
+  | 'too-long';
 
 /** The result of reading the model's output for one target. */
 export interface ParsedOutput {

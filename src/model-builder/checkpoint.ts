@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointError, MissingFileError } from './errors.js';
+import { count } from './plural.js';
 import { SafetensorsFile, type TensorInfo } from './safetensors.js';
 
 export interface CheckpointTensor extends TensorInfo {
@@ -86,7 +87,7 @@ export async function listShards(dir: string, exclude: readonly string[] = []): 
     const missing = shards.filter((s) => !existsSync(join(dir, s)));
     if (missing.length > 0) {
       throw new MissingFileError(
-        `missing ${missing.length} of ${shards.length} checkpoint shards in ${dir}: ${missing.join(', ')}`,
+        `missing ${missing.length} of ${count(shards.length, 'checkpoint shard')} in ${dir}: ${missing.join(', ')}`,
         missing.map((m) => join(dir, m)),
       );
     }

@@ -8,7 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { formatOptions, integerOption, parseArgs, type OptionSpec } from './cli-args.js';
 import { buildModel } from './convert.js';
 import { BuildArgumentError, BuildError, VerifyError } from './errors.js';
-import { loadManifest } from './manifest.js';
+import { loadManifest, manifestSpec } from './manifest.js';
+import { count } from './plural.js';
 import { createProgress, formatBytes, silentProgress, type ProgressStream } from './progress.js';
 import { verifyModel } from './verify.js';
 
@@ -19,14 +20,21 @@ export interface CliIO {
   handleSignals?: boolean;
 }
 
+/** Where NVIDIA's repo keeps the AegisGuard 2.0 adapter (its root holds only README.md and .gitattributes). */
+const AEGIS_ADAPTER = 'nvidia/llama-3.1-nemoguard-8b-content-safety:llama-3.1-nemoguard-8b-content-safety-lora-adapter';
+
 const HUB_OPTIONS: OptionSpec[] = [
+  { name: 'base-subfolder', type: 'string', valueName: 'folder', help: 'Folder of the --base repo (or local folder) that holds the checkpoint' },
+  { name: 'adapter-subfolder', type: 'string', valueName: 'folder', help: 'Folder of the --adapter repo (or local folder) that holds adapter_config.json' },
   { name: 'cache-dir', type: 'string', valueName: 'dir', help: 'Download cache (default ~/.cache/aegis-guard/hub or $AEGIS_GUARD_CACHE)' },
-  { name: 'revision', type: 'string', valueName: 'rev', help: 'Hugging Face revision of --base/--adapter ids (default main)' },
+  { name: 'revision', type: 'string', valueName: 'rev', help: 'Hugging Face revision of ids that do not name one with @rev (default main)' },
 ];
 
+const SOURCE = 'dir | owner/name[@rev][:folder]';
+
 const BUILD_OPTIONS: OptionSpec[] = [
-  { name: 'base', type: 'string', valueName: 'dir | hf-id', help: 'Base Llama model in safetensors, e.g. meta-llama/Llama-3.1-8B-Instruct' },
-  { name: 'adapter', type: 'string', valueName: 'dir | hf-id', help: 'PEFT LoRA adapter, e.g. nvidia/llama-3.1-nemoguard-8b-content-safety' },
+  { name: 'base', type: 'string', valueName: SOURCE, help: 'Base Llama model in safetensors, e.g. meta-llama/Llama-3.1-8B-Instruct' },
+  { name: 'adapter', type: 'string', valueName: SOURCE, help: `PEFT LoRA adapter, e.g. ${AEGIS_ADAPTER}` },
   { name: 'quantization', type: 'string', valueName: 'q4f16_1 | q4f32_1', help: 'Weight format (q4f16_1 needs shader-f16; q0f16/q0f32 also accepted)' },
   { name: 'out', type: 'string', valueName: 'dir', help: 'Output folder (written to <dir>.partial-* then renamed)' },
   { name: 'model', type: 'string', valueName: 'id | manifest', help: 'Guard manifest (e.g. aegis-guard-2.0): default --base/--adapter, checks the architecture' },
@@ -42,8 +50,8 @@ const BUILD_OPTIONS: OptionSpec[] = [
 ];
 
 const VERIFY_OPTIONS: OptionSpec[] = [
-  { name: 'base', type: 'string', valueName: 'dir | hf-id', help: 'Source base model: also compare dequantized rows with the merged source' },
-  { name: 'adapter', type: 'string', valueName: 'dir | hf-id', help: 'The LoRA adapter the model was built with' },
+  { name: 'base', type: 'string', valueName: SOURCE, help: 'Source base model: also compare dequantized rows with the merged source' },
+  { name: 'adapter', type: 'string', valueName: SOURCE, help: 'The LoRA adapter the model was built with' },
   { name: 'samples', type: 'string', valueName: 'n', help: 'Rows sampled per weight with --base (default 4)' },
   { name: 'model-lib', type: 'string', valueName: 'file', help: 'A model library (.wasm) or its metadata JSON: compare the parameter list' },
   { name: 'skip-base-check', type: 'boolean', help: 'Accept an adapter trained on another base name' },
@@ -53,6 +61,12 @@ const VERIFY_OPTIONS: OptionSpec[] = [
   { name: 'quiet', type: 'boolean', help: 'No progress output' },
   { name: 'help', type: 'boolean', help: 'Show this help' },
 ];
+
+const SOURCES = `Sources (--base, --adapter):
+  a local folder, or a Hugging Face checkpoint owner/name[@revision][:folder]: ':folder' names the folder of
+  the repo that holds it (NVIDIA's NemoGuard repo keeps its adapter in one; --base-subfolder and
+  --adapter-subfolder say the same). When a repo has no checkpoint where asked, the error lists the folders
+  that hold one. Gated repos (meta-llama/*) need their licence accepted on the model page and HF_TOKEN.`;
 
 const ENVIRONMENT = `Environment:
   HF_TOKEN            Hugging Face token (needed for gated models such as meta-llama/*)
@@ -69,10 +83,12 @@ Run "aegis-guard <command> --help" for the options of a command.
 
 Example (AegisGuard 2.0, from Hugging Face ids):
   HF_TOKEN=hf_... npx aegis-guard build-model --base meta-llama/Llama-3.1-8B-Instruct \\
-      --adapter nvidia/llama-3.1-nemoguard-8b-content-safety --quantization q4f16_1 --out models/aegis-guard-2.0-q4f16_1
-  npx aegis-guard verify-model models/aegis-guard-2.0-q4f16_1`;
+      --adapter ${AEGIS_ADAPTER} \\
+      --quantization q4f16_1 --out models/aegis-guard-2.0-q4f16_1
+  npx aegis-guard verify-model models/aegis-guard-2.0-q4f16_1
+(--model aegis-guard-2.0 fills in the same --base and --adapter.)`;
 
-const BUILD_HELP = `Usage: aegis-guard build-model --base <dir | hf-id> [--adapter <dir | hf-id>] --quantization <q> --out <dir> [options]
+const BUILD_HELP = `Usage: aegis-guard build-model --base <source> [--adapter <source>] --quantization <q> --out <dir> [options]
 
 Streams the base model's safetensors tensor by tensor, merges the LoRA adapter in f32
 (W + lora_alpha/r * B @ A), fuses q/k/v and gate/up, quantizes to 4 bits in groups of 32 and writes
@@ -82,9 +98,11 @@ stock Llama model library.
 Options:
 ${formatOptions(BUILD_OPTIONS)}
 
+${SOURCES}
+
 ${ENVIRONMENT}`;
 
-const VERIFY_HELP = `Usage: aegis-guard verify-model <dir> [--base <dir | hf-id> [--adapter <dir | hf-id>]] [options]
+const VERIFY_HELP = `Usage: aegis-guard verify-model <dir> [--base <source> [--adapter <source>]] [options]
 
 Checks mlc-chat-config.json, every tensor record against the expected parameter list (names, order,
 shapes, dtypes, byte sizes), the shard files (size, bounds, md5) and, with --base, a sample of
@@ -92,6 +110,8 @@ dequantized rows against the merged source weights (maximum absolute error repor
 
 Options:
 ${formatOptions(VERIFY_OPTIONS)}
+
+${SOURCES}
 
 ${ENVIRONMENT}`;
 
@@ -148,8 +168,9 @@ async function buildCommand(argv: readonly string[], io: CliIO): Promise<number>
   }
   if (positionals.length > 0) throw new BuildArgumentError(`unexpected argument ${positionals[0]}; build-model takes only options (see --help)`);
   const manifest = str(o.model) ? await loadManifest(str(o.model)!) : undefined;
-  const base = str(o.base) ?? manifest?.base.hfId;
-  const adapter = str(o.adapter) ?? manifest?.adapter?.hfId ?? undefined;
+  const base = str(o.base) ?? (manifest && manifestSpec(manifest.base));
+  const adapter = str(o.adapter) ?? (manifest?.adapter ? manifestSpec(manifest.adapter) : undefined);
+  if (o['adapter-subfolder'] && !adapter) throw new BuildArgumentError('--adapter-subfolder needs --adapter (or a --model with an adapter)');
   const missing = [!base && '--base', !str(o.quantization) && '--quantization', !str(o.out) && '--out'].filter(Boolean);
   if (missing.length > 0) throw new BuildArgumentError(`build-model needs ${missing.join(', ')} (see --help)`);
   const progress = o.quiet ? silentProgress : createProgress(io.stderr);
@@ -166,6 +187,8 @@ async function buildCommand(argv: readonly string[], io: CliIO): Promise<number>
     const result = await buildModel({
       base: base!,
       adapter,
+      baseSubfolder: str(o['base-subfolder']),
+      adapterSubfolder: str(o['adapter-subfolder']),
       quantization: str(o.quantization)!,
       out: str(o.out)!,
       force: o.force === true,
@@ -183,9 +206,9 @@ async function buildCommand(argv: readonly string[], io: CliIO): Promise<number>
     } else {
       const rate = result.inputBytes / 1e6 / result.seconds;
       io.stdout.write(
-        `Built ${result.out} (${result.quantization}): ${result.params} tensors in ${result.shards} shards, ${formatBytes(result.outputBytes)} ` +
+        `Built ${result.out} (${result.quantization}): ${count(result.params, 'tensor')} in ${count(result.shards, 'shard')}, ${formatBytes(result.outputBytes)} ` +
           `from ${formatBytes(result.inputBytes)} in ${result.seconds.toFixed(1)} s (${rate.toFixed(0)} MB/s), peak RSS ${formatBytes(result.peakRssBytes)}\n` +
-          `Check it with: aegis-guard verify-model ${result.out} --base ${base}${adapter ? ` --adapter ${adapter}` : ''}\n`,
+          `Check it with: aegis-guard verify-model ${result.out} --base ${result.base}${result.adapter ? ` --adapter ${result.adapter}` : ''}\n`,
       );
     }
     return 0;
@@ -205,10 +228,14 @@ async function verifyCommand(argv: readonly string[], io: CliIO): Promise<number
   }
   if (positionals.length !== 1) throw new BuildArgumentError('verify-model needs exactly one model folder (see --help)');
   if (o.adapter && !o.base) throw new BuildArgumentError('--adapter needs --base');
+  if (o['adapter-subfolder'] && !o.adapter) throw new BuildArgumentError('--adapter-subfolder needs --adapter');
+  if (o['base-subfolder'] && !o.base) throw new BuildArgumentError('--base-subfolder needs --base');
   const dir = positionals[0]!;
   const report = await verifyModel(dir, {
     base: str(o.base),
     adapter: str(o.adapter),
+    baseSubfolder: str(o['base-subfolder']),
+    adapterSubfolder: str(o['adapter-subfolder']),
     skipBaseCheck: o['skip-base-check'] === true,
     samples: integerOption(o.samples, 'samples'),
     modelLib: str(o['model-lib']),
@@ -218,16 +245,16 @@ async function verifyCommand(argv: readonly string[], io: CliIO): Promise<number
   if (o.json) io.stdout.write(`${JSON.stringify(report)}\n`);
   else {
     const lines = [
-      `${dir}: ${report.quantization}, ${report.params} tensors in ${report.shards} shards, ${formatBytes(report.bytes)}`,
+      `${dir}: ${report.quantization}, ${count(report.params, 'tensor')} in ${count(report.shards, 'shard')}, ${formatBytes(report.bytes)}`,
       ...(report.maxAbsError !== undefined
-        ? [`sampled ${report.sampledRows} rows: max abs error ${report.maxAbsError.toExponential(3)} (${report.maxErrorInSteps?.toFixed(3)} quantization steps)`]
+        ? [`sampled ${count(report.sampledRows, 'row')}: max abs error ${report.maxAbsError.toExponential(3)} (${report.maxErrorInSteps?.toFixed(3)} quantization steps)`]
         : []),
       ...report.problems.map((p) => `  problem: ${p}`),
       report.ok ? 'OK' : '',
     ].filter(Boolean);
     io.stdout.write(`${lines.join('\n')}\n`);
   }
-  if (!report.ok) throw new VerifyError(`${dir} failed verification: ${report.problems.length} problem(s), first: ${report.problems[0]}`, report.problems);
+  if (!report.ok) throw new VerifyError(`${dir} failed verification: ${count(report.problems.length, 'problem')}, first: ${report.problems[0]}`, report.problems);
   return 0;
 }
 

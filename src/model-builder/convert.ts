@@ -16,9 +16,9 @@ import { AdapterMismatchError, BuildArgumentError, CheckpointError, MissingFileE
 import { encodeF16 } from './float16.js';
 import type { HubOptions } from './hub.js';
 import { RowKernels, type Slot } from './kernels.js';
-import { parseLlamaConfig } from './llama-config.js';
-import { checkAdapterBase, LoraAdapter, type LoraFactors } from './lora.js';
-import { adapterDifferences, architectureDifferences, type GuardManifest } from './manifest.js';
+import { parseLlamaConfig, type LlamaArchitecture } from './llama-config.js';
+import { checkAdapterBase, LoraAdapter, parseAdapterConfig, type LoraFactors } from './lora.js';
+import { adapterDifferences, architectureDifferences, manifestRef, type GuardManifest } from './manifest.js';
 import { assertFreeSpace, assertOutputFree, writeAtomically, type FreeBytes } from './output-dir.js';
 import {
   DTYPE_BYTES,
@@ -34,15 +34,20 @@ import {
 } from './param-plan.js';
 import { silentProgress, type Progress, type ProgressTask } from './progress.js';
 import { DEFAULT_SHARD_CAP, ShardWriter } from './shard-writer.js';
-import { resolveSource } from './sources.js';
+import { localHint } from './local-layout.js';
+import { prepareSources, type ResolvedSource } from './sources.js';
 import { tensorCacheJson, writeTensorCache } from './tensor-cache.js';
 import { copyTokenizerFiles, detectTokenizerInfo, findTokenizerFiles, tokenizerFilesBytes } from './tokenizer-files.js';
 
 export interface BuildModelOptions {
-  /** Local folder or Hugging Face id of the base model (safetensors). */
+  /** Local folder or Hugging Face id `owner/name[@revision][:subfolder]` of the base model (safetensors). */
   base: string;
   /** Local folder or Hugging Face id of a PEFT LoRA adapter; omitted for a plain conversion. */
   adapter?: string | undefined;
+  /** Folder inside the base repo (or local folder) that holds the checkpoint; `owner/name:folder` says the same. */
+  baseSubfolder?: string | undefined;
+  /** Folder inside the adapter repo (or local folder), e.g. the NemoGuard repo's `...-lora-adapter`. */
+  adapterSubfolder?: string | undefined;
   quantization: string;
   out: string;
   force?: boolean;
@@ -69,6 +74,9 @@ export interface BuildModelOptions {
 
 export interface BuildModelResult {
   out: string;
+  /** The base and adapter as the command line names them again (Hub sources in canonical spelling). */
+  base: string;
+  adapter: string | undefined;
   quantization: string;
   params: number;
   shards: number;
@@ -95,15 +103,62 @@ export async function buildModel(options: BuildModelOptions): Promise<BuildModel
   assertOutputFree(options.out, force);
 
   const hub = { ...options.hub, progress: options.hub?.progress ?? progress };
-  const base = await resolveSource(options.base, 'base', hub);
-  const configPath = join(base.dir, 'config.json');
-  if (!existsSync(configPath)) throw new MissingFileError(`${base.dir} has no config.json`, [configPath]);
-  const arch = parseLlamaConfig(await readJson(configPath), configPath);
-  if (manifest) {
-    const diffs = architectureDifferences(manifest.architecture, arch);
-    if (diffs.length > 0) throw new BuildArgumentError(`the base model is not ${manifest.base.hfId}'s architecture: ${diffs.join('; ')}`);
-  }
-  const adapterSource = options.adapter ? await resolveSource(options.adapter, 'adapter', hub) : undefined;
+  // Locate both checkpoints and fetch their small files first: everything checked below fails before the
+  // large downloads start.
+  let baseArch: LlamaArchitecture | undefined;
+  const checkBase = async (source: ResolvedSource) => {
+    const configPath = join(source.dir, 'config.json');
+    if (!existsSync(configPath)) throw new MissingFileError(`${source.dir} has no config.json${localHint(source.dir, 'config.json', '--base')}`, [configPath]);
+    const arch = (baseArch = parseLlamaConfig(await readJson(configPath), configPath));
+    if (manifest) {
+      const diffs = architectureDifferences(manifest.architecture, arch);
+      if (diffs.length > 0) throw new BuildArgumentError(`the base model is not ${manifest.base.hfId}'s architecture: ${diffs.join('; ')}`);
+    }
+  };
+  let baseName: string | undefined;
+  const checkAdapter = async (source: ResolvedSource) => {
+    const configPath = join(source.dir, 'adapter_config.json');
+    if (!existsSync(configPath)) {
+      throw new MissingFileError(`adapter folder ${source.dir} lacks adapter_config.json${localHint(source.dir, 'adapter_config.json', '--adapter')}`, [configPath]);
+    }
+    const config = parseAdapterConfig(await readJson(configPath), configPath);
+    if (!options.skipBaseCheck) checkAdapterBase(config.baseModel, baseName);
+    if (manifest?.adapter) {
+      const diffs = adapterDifferences(manifest.adapter, config);
+      if (diffs.length > 0) throw new AdapterMismatchError(`the adapter is not ${manifest.adapter.hfId} as ${manifest.id} describes it: ${diffs.join('; ')}`);
+    }
+  };
+  const prepared = await prepareSources(
+    [
+      {
+        spec: options.base,
+        kind: 'base',
+        subfolder: options.baseSubfolder,
+        licence: manifest?.base.license,
+        known: manifest ? manifestRef(manifest.base) : undefined,
+        check: async (source) => {
+          await checkBase(source);
+          baseName = source.hubId ?? baseArch!.nameOrPath;
+        },
+      },
+      ...(options.adapter
+        ? [
+            {
+              spec: options.adapter,
+              kind: 'adapter' as const,
+              subfolder: options.adapterSubfolder,
+              licence: manifest?.adapter?.license,
+              known: manifest?.adapter ? manifestRef(manifest.adapter) : undefined,
+              check: checkAdapter,
+            },
+          ]
+        : []),
+    ],
+    hub,
+  );
+  const [base, adapterSource] = prepared.sources as [ResolvedSource, ResolvedSource | undefined];
+  await prepared.fetch();
+  const arch = baseArch!;
   const generationConfigPath = join(base.dir, 'generation_config.json');
   const generationConfig = existsSync(generationConfigPath) ? ((await readJson(generationConfigPath)) as Record<string, unknown>) : undefined;
   const tokenizerFiles = findTokenizerFiles(base.dir);
@@ -115,11 +170,6 @@ export async function buildModel(options: BuildModelOptions): Promise<BuildModel
     checkSourceTensors(checkpoint, jobs);
     if (adapterSource) {
       adapter = await LoraAdapter.open(adapterSource.dir, checkpoint);
-      if (!options.skipBaseCheck) checkAdapterBase(adapter.config.baseModel, base.hubId ?? arch.nameOrPath);
-      if (manifest?.adapter) {
-        const diffs = adapterDifferences(manifest.adapter, adapter.config);
-        if (diffs.length > 0) throw new AdapterMismatchError(`the adapter is not ${manifest.adapter.hfId} as ${manifest.id} describes it: ${diffs.join('; ')}`);
-      }
       const sources = new Set(jobs.flatMap((j) => j.sources.map((s) => s.tensor)));
       for (const m of adapter.modules.values()) {
         if (!sources.has(m.baseTensor)) {
@@ -170,6 +220,8 @@ export async function buildModel(options: BuildModelOptions): Promise<BuildModel
     });
     return {
       out: options.out,
+      base: base.spec,
+      adapter: adapterSource?.spec,
       quantization: quant.name,
       params: params.length,
       shards: shardCount,

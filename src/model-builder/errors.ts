@@ -12,6 +12,10 @@ export type BuildErrorCode =
   | 'disk-full'
   | 'output-exists'
   | 'download-failed'
+  | 'hub-access'
+  | 'hub-not-found'
+  | 'hub-layout'
+  | 'hub-bad-response'
   | 'verify-failed';
 
 export class BuildError extends Error {
@@ -79,9 +83,9 @@ export class OutputExistsError extends BuildError {
   override name = 'OutputExistsError';
 }
 
-/** A Hugging Face download failed (HTTP status, network, size mismatch). */
+/** A Hugging Face download failed (HTTP status, network, size mismatch); the subclasses below say why. */
 export class DownloadError extends BuildError {
-  override readonly code = 'download-failed';
+  override readonly code: BuildErrorCode = 'download-failed';
   override name = 'DownloadError';
   constructor(
     message: string,
@@ -91,6 +95,69 @@ export class DownloadError extends BuildError {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * The Hub refused access (401/403): a gated repo whose licence is not accepted, a private repo, or a refused
+ * token. `modelPage` is where the licence is accepted; `tokenGiven` says whether HF_TOKEN was sent.
+ */
+export class HubAccessError extends DownloadError {
+  override readonly code = 'hub-access';
+  override name = 'HubAccessError';
+  constructor(
+    message: string,
+    url: string,
+    status: number,
+    readonly repo: string,
+    readonly modelPage: string,
+    readonly gated: boolean,
+    readonly tokenGiven: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, url, status, options);
+  }
+}
+
+/** The Hub has no such repo, revision or file (404, or 401 for an unknown repo without a token). */
+export class HubNotFoundError extends DownloadError {
+  override readonly code: BuildErrorCode = 'hub-not-found';
+  override name = 'HubNotFoundError';
+  constructor(
+    message: string,
+    url: string,
+    status: number | undefined,
+    readonly what: 'repo' | 'revision' | 'file',
+    readonly repo: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, url, status, options);
+  }
+}
+
+/**
+ * A repo does not hold the checkpoint where it was looked for (its root, or the subfolder given). `candidates`
+ * are the folders of the repo that do hold `file` ('' is the root), from the Hub's file list.
+ */
+export class HubLayoutError extends HubNotFoundError {
+  override readonly code = 'hub-layout';
+  override name = 'HubLayoutError';
+  constructor(
+    message: string,
+    url: string,
+    repo: string,
+    readonly file: string,
+    readonly subfolder: string,
+    readonly candidates: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, url, 404, 'file', repo, options);
+  }
+}
+
+/** The Hub (or what HF_ENDPOINT points at) answered something that is not what the API returns: an HTML page, bad JSON, a redirect loop. */
+export class HubResponseError extends DownloadError {
+  override readonly code = 'hub-bad-response';
+  override name = 'HubResponseError';
 }
 
 /** verify-model found a difference between the output and what it should be. */

@@ -1,47 +1,64 @@
 /**
- * Hugging Face downloads for build-model: files come from `<endpoint>/<repo>/resolve/<revision>/<file>`
+ * Hugging Face downloads for build-model: files come from `<endpoint>/<repo>/resolve/<revision>/<path>`
  * (HF_ENDPOINT overrides the endpoint, HF_TOKEN authenticates gated repos such as meta-llama). Each file is
  * written to `<file>.incomplete` and renamed when complete, so a file under its final name is always whole;
  * an interrupted download resumes with an HTTP Range request, on the next run or on the next retry.
+ * Whole checkpoints (locate, check, then fetch) are in hub-checkpoint.ts.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { BuildError, DownloadError, rethrowDiskFull } from './errors.js';
+import { BuildArgumentError, BuildError, DownloadError, HubNotFoundError, HubResponseError, rethrowDiskFull } from './errors.js';
+import { assertNotHtml, hubFetch, hubStatusError, RetryableError, type HubClient } from './hub-http.js';
+import type { FreeBytes } from './output-dir.js';
+import { count } from './plural.js';
 import { silentProgress, type Progress } from './progress.js';
-import { TOKENIZER_FILE_NAMES } from './tokenizer-files.js';
 
 export interface HubOptions {
   endpoint?: string;
   token?: string;
   cacheDir?: string;
+  /** Default revision for ids that do not name one (default main). */
   revision?: string;
   progress?: Progress;
   fetch?: typeof fetch;
   /** Attempts per file after the first (network errors, 5xx, 429, truncated bodies). */
   retries?: number;
+  /** Milliseconds to wait before retry `attempt` (0-based); default 100 * 2^attempt, at most 2 s. */
+  retryDelayMs?: (attempt: number) => number;
+  /** Free bytes on the disk holding a folder (test hook; default statfs). */
+  freeBytes?: FreeBytes;
 }
 
-interface ResolvedHub {
-  endpoint: string;
-  token: string | undefined;
+export interface ResolvedHub extends HubClient {
   cacheDir: string;
   revision: string;
-  progress: Progress;
-  fetch: typeof fetch;
   retries: number;
+  retryDelayMs: (attempt: number) => number;
+  freeBytes: FreeBytes | undefined;
 }
 
-function resolveHub(o: HubOptions): ResolvedHub {
+export function resolveHub(o: HubOptions): ResolvedHub {
+  const endpoint = (o.endpoint ?? (process.env.HF_ENDPOINT || undefined) ?? 'https://huggingface.co').trim().replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]/i.test(endpoint) || !URL.canParse(endpoint)) {
+    throw new BuildArgumentError(`HF_ENDPOINT ${JSON.stringify(endpoint)} is not an http(s) URL (expected e.g. https://huggingface.co)`);
+  }
+  // A token pasted from a file often ends in a newline, which no HTTP header may hold.
+  const token = (o.token ?? (process.env.HF_TOKEN || process.env.HUGGING_FACE_HUB_TOKEN || undefined))?.trim() || undefined;
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) {
+    throw new BuildArgumentError('HF_TOKEN contains spaces or characters a token never has; copy it again from the Hub settings (Access Tokens)');
+  }
   return {
-    endpoint: (o.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, ''),
-    token: o.token ?? process.env.HF_TOKEN ?? process.env.HUGGING_FACE_HUB_TOKEN,
+    endpoint,
+    token,
     cacheDir: o.cacheDir ?? process.env.AEGIS_GUARD_CACHE ?? join(homedir(), '.cache', 'aegis-guard', 'hub'),
     revision: o.revision ?? 'main',
     progress: o.progress ?? silentProgress,
     fetch: o.fetch ?? globalThis.fetch,
     retries: o.retries ?? 3,
+    retryDelayMs: o.retryDelayMs ?? ((attempt) => Math.min(2000, 100 * 2 ** attempt)),
+    freeBytes: o.freeBytes,
   };
 }
 
@@ -52,84 +69,78 @@ export function hubFileUrl(endpoint: string, repo: string, revision: string, fil
 
 /** Local folder that holds the downloaded files of `repo` at `revision`. */
 export function repoCacheDir(cacheDir: string, repo: string, revision: string): string {
-  return join(cacheDir, repo.replace('/', '--'), revision);
+  return join(cacheDir, repo.replace('/', '--'), revision.replace(/\//g, '--'));
 }
 
-class RetryableError extends Error {}
-
 /**
- * Downloads one file (resuming a previous partial download). Returns the local path, or undefined when
- * `optional` and the hub answers 404.
+ * Downloads one repo file (resuming a previous partial download). Returns the local path, or undefined when
+ * `optional` and the repo has no such file. `expectedSize` (from the file list) catches a body cut short
+ * even when the server sends no Content-Length.
  */
-export async function downloadFile(repo: string, file: string, options: HubOptions & { optional?: boolean } = {}): Promise<string | undefined> {
+export async function downloadFile(
+  repo: string,
+  file: string,
+  options: HubOptions & { optional?: boolean; expectedSize?: number; licence?: string | undefined } = {},
+): Promise<string | undefined> {
   const hub = resolveHub(options);
+  assertRepoPath(file, repo);
   const dest = join(repoCacheDir(hub.cacheDir, repo, hub.revision), file);
   if (existsSync(dest)) return dest;
   await mkdir(dirname(dest), { recursive: true });
   const url = hubFileUrl(hub.endpoint, repo, hub.revision, file);
   let lastError: unknown;
   for (let attempt = 0; attempt <= hub.retries; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.max(hub.retryDelayMs(attempt - 1), retryAfterMs(lastError))));
     try {
-      const ok = await attempt1(hub, url, dest, repo, file, options.optional === true);
+      const ok = await attempt1(hub, url, dest, repo, file, options);
       return ok ? dest : undefined;
     } catch (error) {
       if (!(error instanceof RetryableError)) throw error;
       lastError = error;
-      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
     }
   }
   throw new DownloadError(
-    `download of ${url} failed after ${hub.retries + 1} attempts: ${(lastError as Error).message}; run the command again to resume`,
+    `download of ${url} failed after ${count(hub.retries + 1, 'attempt')}: ${(lastError as Error).message}; run the command again to resume`,
     url,
     undefined,
     { cause: lastError },
   );
 }
 
-async function attempt1(hub: ResolvedHub, url: string, dest: string, repo: string, file: string, optional: boolean): Promise<boolean> {
+/** A path from the repo (or from a file in it, such as an index) must stay inside the cache folder. */
+export function assertRepoPath(file: string, repo: string): void {
+  if (file === '' || file.startsWith('/') || file.includes('\\') || file.split('/').some((p) => p === '' || p === '.' || p === '..')) {
+    throw new HubResponseError(`${repo}: refusing the file path ${JSON.stringify(file)} (it would leave the repo's folder)`, file);
+  }
+}
+
+async function attempt1(
+  hub: ResolvedHub,
+  url: string,
+  dest: string,
+  repo: string,
+  file: string,
+  options: { optional?: boolean; expectedSize?: number; licence?: string | undefined },
+): Promise<boolean> {
   const part = `${dest}.incomplete`;
   const have = existsSync(part) ? (await stat(part)).size : 0;
-  const headers: Record<string, string> = {};
-  if (hub.token) headers.authorization = `Bearer ${hub.token}`;
-  if (have > 0) headers.range = `bytes=${have}-`;
-  let res: Response;
-  try {
-    res = await hub.fetch(url, { headers, redirect: 'follow' });
-  } catch (error) {
-    throw new RetryableError(`network error: ${(error as Error).message}`);
-  }
-  if (res.status === 404) {
-    await res.body?.cancel();
-    if (optional) return false;
-    throw new DownloadError(`${repo} has no file ${file} (404 from ${url})`, url, 404);
-  }
-  if (res.status === 401 || res.status === 403) {
-    await res.body?.cancel();
-    throw new DownloadError(
-      `${url} answered ${res.status}: ${repo} is gated or private. Accept its licence on huggingface.co and set HF_TOKEN to a token of that account` +
-        (hub.token ? ' (the HF_TOKEN given was refused)' : ' (no HF_TOKEN is set)'),
-      url,
-      res.status,
-    );
-  }
+  const { res } = await hubFetch(hub, url, { headers: have > 0 ? { range: `bytes=${have}-` } : {} });
   if (res.status === 416 && have > 0) {
     await res.body?.cancel();
     const total = Number(/\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1]);
-    if (total === have) {
+    if (total === have && (options.expectedSize === undefined || options.expectedSize === have)) {
       await rename(part, dest);
       return true;
     }
     await rm(part, { force: true });
     throw new RetryableError('the partial file no longer matches the remote file; restarting');
   }
-  if (res.status >= 500 || res.status === 429) {
-    await res.body?.cancel();
-    throw new RetryableError(`HTTP ${res.status}`);
-  }
   if (!res.ok || !res.body) {
-    await res.body?.cancel();
-    throw new DownloadError(`${url} answered HTTP ${res.status}`, url, res.status);
+    const error = await hubStatusError(hub, res, { repo, revision: hub.revision, path: file, url }, options.licence);
+    if (options.optional && error instanceof HubNotFoundError && error.what === 'file') return false;
+    throw error;
   }
+  assertNotHtml(hub, res, url);
 
   let append = false;
   let total: number | undefined;
@@ -145,6 +156,17 @@ async function attempt1(hub: ResolvedHub, url: string, dest: string, repo: strin
     total = m[3] === '*' ? undefined : Number(m[3]);
   } else {
     total = Number.isFinite(length) ? length : undefined;
+  }
+  if (options.expectedSize !== undefined) {
+    if (total !== undefined && total !== options.expectedSize) {
+      await res.body.cancel();
+      throw new HubResponseError(
+        `${repo}/${file}: the file list says ${options.expectedSize} bytes but ${url} serves ${total}; the repo may have changed during the download, run the command again`,
+        url,
+        res.status,
+      );
+    }
+    total = options.expectedSize;
   }
 
   const task = hub.progress.task(`download ${repo}/${file}`, total ?? 0);
@@ -166,33 +188,29 @@ async function attempt1(hub: ResolvedHub, url: string, dest: string, repo: strin
     await handle.close();
   }
   const size = (await stat(part)).size;
-  if (total !== undefined && size !== total) throw new RetryableError(`got ${size} of ${total} bytes`);
+  if (total !== undefined && size < total) throw new RetryableError(`got ${size} of ${total} bytes`);
+  if (total !== undefined && size > total) {
+    await rm(part, { force: true });
+    throw new HubResponseError(`${url} sent ${size} bytes for a file of ${total}`, url, res.status);
+  }
+  if (file.endsWith('.json')) await assertJsonFile(part, url, res.status);
   task.done();
   await rename(part, dest);
   return true;
 }
 
-/** Downloads what build-model needs from a base model repo; returns the local folder. */
-export async function downloadBaseModel(repo: string, options: HubOptions = {}): Promise<string> {
-  const hub = resolveHub(options);
-  const dir = repoCacheDir(hub.cacheDir, repo, hub.revision);
-  await downloadFile(repo, 'config.json', options);
-  await downloadFile(repo, 'generation_config.json', { ...options, optional: true });
-  for (const f of TOKENIZER_FILE_NAMES) await downloadFile(repo, f, { ...options, optional: true });
-  const index = await downloadFile(repo, 'model.safetensors.index.json', { ...options, optional: true });
-  if (index) {
-    const map = (JSON.parse(await readFile(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map ?? {};
-    for (const shard of [...new Set(Object.values(map))].sort()) await downloadFile(repo, shard, options);
-  } else {
-    await downloadFile(repo, 'model.safetensors', options);
+/** A JSON file that does not parse is never cached under its final name (a later run would trust it). */
+async function assertJsonFile(path: string, url: string, status: number): Promise<void> {
+  try {
+    JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    await rm(path, { force: true });
+    throw new HubResponseError(`${url} answered something that is not JSON; HF_ENDPOINT or a proxy may be serving another page`, url, status, { cause: error });
   }
-  return dir;
 }
 
-/** Downloads a PEFT adapter repo (adapter_config.json + adapter_model.safetensors); returns the local folder. */
-export async function downloadAdapter(repo: string, options: HubOptions = {}): Promise<string> {
-  const hub = resolveHub(options);
-  await downloadFile(repo, 'adapter_config.json', options);
-  await downloadFile(repo, 'adapter_model.safetensors', options);
-  return repoCacheDir(hub.cacheDir, repo, hub.revision);
+/** What a 429's Retry-After asked for (at most a minute), else 0. */
+function retryAfterMs(error: unknown): number {
+  return error instanceof RetryableError ? Math.min(60_000, error.retryAfterMs ?? 0) : 0;
 }
+

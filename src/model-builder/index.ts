@@ -14,7 +14,9 @@ export {
   type Quantization,
   type QuantizationName,
 } from './param-plan.js';
-export { ADAPTERS_DIR, loadManifest, parseManifest, type GuardManifest, type ManifestVariant } from './manifest.js';
-export { downloadAdapter, downloadBaseModel, downloadFile, type HubOptions } from './hub.js';
+export { ADAPTERS_DIR, loadManifest, manifestSpec, parseManifest, type GuardManifest, type ManifestVariant } from './manifest.js';
+export { downloadFile, type HubOptions } from './hub.js';
+export { downloadAdapter, downloadBaseModel, fetchPlanned, planCheckpoint, type PlannedCheckpoint } from './hub-checkpoint.js';
+export { formatHubRef, parseHubRef, type HubRef } from './hub-ref.js';
 export { readLibMetadata, type LibMetadata } from './lib-metadata.js';
 export { dequantizeRows, quantizeMatrix } from './quantize.js';

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Checkpoint, type CheckpointTensor } from './checkpoint.js';
 import { AdapterMismatchError, CheckpointError, MissingFileError } from './errors.js';
 import { decodeBf16, decodeF16 } from './float16.js';
+import { localHint } from './local-layout.js';
 
 export interface LoraConfig {
   r: number;
@@ -110,7 +111,7 @@ export class LoraAdapter {
     const missing = [configPath, weightsPath].filter((p) => !existsSync(p));
     if (missing.length > 0) {
       const hint = existsSync(join(dir, 'adapter_model.bin')) ? ' (adapter_model.bin is a pickle; convert it to safetensors first)' : '';
-      throw new MissingFileError(`adapter folder ${dir} lacks ${missing.map((m) => m.slice(dir.length + 1)).join(' and ')}${hint}`, missing);
+      throw new MissingFileError(`adapter folder ${dir} lacks ${missing.map((m) => m.slice(dir.length + 1)).join(' and ')}${hint || localHint(dir, 'adapter_config.json', '--adapter')}`, missing);
     }
     let configJson: unknown;
     try {

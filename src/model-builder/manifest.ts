@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BuildArgumentError, MissingFileError } from './errors.js';
+import { formatHubRef, isHubRepoId, normalizeSubfolder, type HubRef } from './hub-ref.js';
 import type { LlamaArchitecture } from './llama-config.js';
 import { QUANTIZATIONS, type QuantizationName } from './param-plan.js';
 
@@ -34,11 +35,13 @@ export interface GuardManifest {
   name: string;
   status: 'supported' | 'planned';
   notes?: string;
-  base: { hfId: string; revision: string; gated: boolean; license: string };
+  /** `subfolder`: the folder of the repo that holds the checkpoint (absent: the repo's root). */
+  base: { hfId: string; revision: string; subfolder?: string; gated: boolean; license: string };
   /** null for a guard model that is a plain conversion. rank/alpha/targetModules, when given, are enforced. */
   adapter: null | {
     hfId: string;
     revision: string;
+    subfolder?: string;
     kind: 'peft-lora';
     rank?: number;
     alpha?: number;
@@ -65,10 +68,24 @@ export function parseManifest(json: unknown, source: string): GuardManifest {
     if (typeof m[key] !== 'string' || m[key] === '') throw fail(`${key} must be a non-empty string`);
   }
   if (m.status !== 'supported' && m.status !== 'planned') throw fail('status must be "supported" or "planned"');
-  if (!m.base || typeof m.base.hfId !== 'string') throw fail('base.hfId is required');
+  if (!m.base || typeof m.base.hfId !== 'string' || !isHubRepoId(m.base.hfId)) throw fail('base.hfId must be a Hugging Face id (owner/name)');
+  for (const [key, entry] of [['base', m.base], ['adapter', m.adapter]] as const) {
+    if (!entry) continue;
+    if (entry.revision !== undefined && (typeof entry.revision !== 'string' || entry.revision === '')) throw fail(`${key}.revision must be a non-empty string`);
+    if (entry.subfolder !== undefined) {
+      if (typeof entry.subfolder !== 'string' || entry.subfolder === '') throw fail(`${key}.subfolder must be a non-empty string (leave it out for the root)`);
+      let normal: string;
+      try {
+        normal = normalizeSubfolder(entry.subfolder, `${key}.subfolder`);
+      } catch (error) {
+        throw fail((error as Error).message);
+      }
+      if (normal !== entry.subfolder) throw fail(`${key}.subfolder must be written ${JSON.stringify(normal)} (no leading, trailing or doubled '/')`);
+    }
+  }
   if (m.adapter !== null) {
     const a = m.adapter;
-    if (!a || typeof a.hfId !== 'string' || a.kind !== 'peft-lora') throw fail('adapter must be null or {hfId, kind: "peft-lora", ...}');
+    if (!a || typeof a.hfId !== 'string' || !isHubRepoId(a.hfId) || a.kind !== 'peft-lora') throw fail('adapter must be null or {hfId: "owner/name", kind: "peft-lora", ...}');
     if (a.rank !== undefined && (!Number.isInteger(a.rank) || a.rank <= 0)) throw fail('adapter.rank must be a positive integer');
     if (a.targetModules !== undefined && !Array.isArray(a.targetModules)) throw fail('adapter.targetModules must be an array');
   }
@@ -87,6 +104,16 @@ export function parseManifest(json: unknown, source: string): GuardManifest {
     if (!Array.isArray(v.requiredFeatures)) throw fail('variant requiredFeatures must be an array');
   }
   return { chatConfig: {}, ...m } as GuardManifest;
+}
+
+/** Where the manifest's base or adapter checkpoint is on the Hub. */
+export function manifestRef(entry: { hfId: string; revision?: string; subfolder?: string }): HubRef {
+  return { repo: entry.hfId, revision: entry.revision ?? 'main', subfolder: entry.subfolder ?? '' };
+}
+
+/** The --base / --adapter value that names the manifest's checkpoint, e.g. `owner/name:subfolder`. */
+export function manifestSpec(entry: { hfId: string; revision?: string; subfolder?: string }): string {
+  return formatHubRef(manifestRef(entry));
 }
 
 /** Loads a manifest by id (adapters/<id>/manifest.json) or by path to a manifest file or its folder. */

@@ -25,15 +25,23 @@ export function assertOutputFree(out: string, force: boolean): void {
   }
 }
 
-/** Throws DiskFullError when the disk holding `out` has less than `neededBytes` (plus a margin) free. */
-export async function assertFreeSpace(out: string, neededBytes: number, freeBytes: FreeBytes = freeBytesOnDisk): Promise<void> {
+/**
+ * Throws DiskFullError when the disk holding `out` has less than `neededBytes` (plus a margin) free. `label`
+ * names what is written there in the message (default `out`); `advice` is appended.
+ */
+export async function assertFreeSpace(
+  out: string,
+  neededBytes: number,
+  freeBytes: FreeBytes = freeBytesOnDisk,
+  message: { label?: string; advice?: string } = {},
+): Promise<void> {
   let dir = dirname(resolve(out));
   while (!existsSync(dir)) dir = dirname(dir);
   const free = await freeBytes(dir);
   const needed = Math.ceil(neededBytes * 1.02) + 16 * 1024 * 1024;
   if (free < needed) {
     const gb = (n: number) => (n / 1e9).toFixed(2);
-    throw new DiskFullError(`not enough disk space for ${out}: needs ${gb(needed)} GB, ${gb(free)} GB free`, dir, needed);
+    throw new DiskFullError(`not enough disk space for ${message.label ?? out}: needs ${gb(needed)} GB, ${gb(free)} GB free${message.advice ? `; ${message.advice}` : ''}`, dir, needed);
   }
 }
 

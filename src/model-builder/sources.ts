@@ -1,24 +1,111 @@
-/** A --base / --adapter argument: a local folder, or a Hugging Face id that is downloaded first. */
+/**
+ * The --base / --adapter arguments: a local folder, or a Hugging Face checkpoint
+ * `<owner>/<name>[@<revision>][:<subfolder>]` that is downloaded first. All of them are parsed, located and
+ * access-checked (`prepareSources`) before the first large file is fetched (`fetch()`), so a wrong folder,
+ * a licence not accepted or a full disk is reported in seconds rather than after 16 GB.
+ */
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { MissingFileError } from './errors.js';
-import { downloadAdapter, downloadBaseModel, type HubOptions } from './hub.js';
-import { looksLikeHubId } from './lora.js';
+import { resolveHub, type HubOptions } from './hub.js';
+import { assertCacheSpace, fetchPlanned, planCheckpoint, type CheckpointKind, type PlannedCheckpoint } from './hub-checkpoint.js';
+import { formatHubRef, normalizeSubfolder, parseHubRef, type HubRef } from './hub-ref.js';
+import { count } from './plural.js';
+import { formatBytes } from './progress.js';
 
-export interface ResolvedSource {
-  dir: string;
-  /** The Hugging Face id when the source was downloaded. */
-  hubId: string | undefined;
+export interface SourceSpec {
+  /** A local folder or `<owner>/<name>[@<revision>][:<subfolder>]`. */
+  spec: string;
+  kind: CheckpointKind;
+  /** A folder inside the repo (or inside the local folder), from --base-subfolder / --adapter-subfolder. */
+  subfolder?: string | undefined;
+  /** Licence name shown when the repo is gated (a manifest knows it). */
+  licence?: string | undefined;
+  /** Where a manifest says this repo keeps the checkpoint: used when `spec` names that repo without a folder. */
+  known?: HubRef | undefined;
+  /**
+   * Runs as soon as this source's small files are local, before the next source is looked at: a base whose
+   * config.json is wrong fails before the adapter's repo is even listed.
+   */
+  check?: ((source: ResolvedSource) => Promise<void> | void) | undefined;
 }
 
-export async function resolveSource(spec: string, kind: 'base' | 'adapter', hub: HubOptions): Promise<ResolvedSource> {
-  if (existsSync(spec)) {
-    if (!statSync(spec).isDirectory()) throw new MissingFileError(`${kind} ${spec} is a file; give the folder that holds it`, [spec]);
-    return { dir: resolve(spec), hubId: undefined };
+export interface ResolvedSource {
+  /** Local folder of the checkpoint (its cache folder for a Hub source). */
+  dir: string;
+  /** The repo id when the source is on the Hub. */
+  hubId: string | undefined;
+  ref: HubRef | undefined;
+  /** How to name this source again on the command line (the canonical Hub spelling, or the folder). */
+  spec: string;
+}
+
+export interface PreparedSources {
+  /** In the order given. The small files (config.json, adapter_config.json, tokenizer, index) are already local. */
+  sources: ResolvedSource[];
+  /** Downloads the large files of every Hub source. */
+  fetch(): Promise<void>;
+}
+
+const FLAG: Record<CheckpointKind, string> = { base: '--base', adapter: '--adapter' };
+
+export async function prepareSources(specs: readonly SourceSpec[], hubOptions: HubOptions): Promise<PreparedSources> {
+  const hub = resolveHub(hubOptions);
+  // Every argument is checked before any network request.
+  const parsed = specs.map((s) => parseSource(s, hub.revision));
+  const plans: PlannedCheckpoint[] = [];
+  const sources: ResolvedSource[] = [];
+  for (const [i, p] of parsed.entries()) {
+    const spec = specs[i]!;
+    let dir = p.dir;
+    if (p.ref) {
+      if (p.usedKnown) hub.progress.log(`${p.ref.repo}: using its folder ${p.ref.subfolder}/ (where the manifest says the ${spec.kind} is)`);
+      const plan = await planCheckpoint(p.ref, spec.kind, { ...hubOptions, licence: spec.licence });
+      plans.push(plan);
+      dir = plan.dir;
+    }
+    const source = { dir: dir!, hubId: p.ref?.repo, ref: p.ref, spec: p.ref ? formatHubRef(p.ref) : dir! };
+    await spec.check?.(source);
+    sources.push(source);
   }
-  if (looksLikeHubId(spec)) {
-    const dir = kind === 'base' ? await downloadBaseModel(spec, hub) : await downloadAdapter(spec, hub);
-    return { dir, hubId: spec };
+  await assertCacheSpace(plans, hubOptions);
+  // Smallest first: the adapter's few hundred MB before the base's gigabytes.
+  const order = [...plans].sort((a, b) => a.bytesToFetch - b.bytesToFetch);
+  let fetched: Promise<void> | undefined;
+  return {
+    sources,
+    fetch: () =>
+      (fetched ??= (async () => {
+        const files = order.reduce((n, p) => n + p.files.length, 0);
+        const bytes = order.reduce((n, p) => n + p.bytesToFetch, 0);
+        if (files > 0) hub.progress.log(`downloading ${count(files, 'file')}${bytes > 0 ? ` (${formatBytes(bytes)})` : ''} into ${hub.cacheDir}`);
+        for (const plan of order) await fetchPlanned(plan, hubOptions);
+      })()),
+  };
+}
+
+/** Prepares and fetches one source (verify-model's --base / --adapter). */
+export async function resolveSource(spec: string, kind: CheckpointKind, hub: HubOptions, subfolder?: string): Promise<ResolvedSource> {
+  const prepared = await prepareSources([{ spec, kind, subfolder }], hub);
+  await prepared.fetch();
+  return prepared.sources[0]!;
+}
+
+function parseSource(s: SourceSpec, defaultRevision: string): { dir?: string; ref?: HubRef; usedKnown: boolean } {
+  const flag = FLAG[s.kind];
+  if (existsSync(s.spec)) {
+    const dir = join(resolve(s.spec), normalizeSubfolder(s.subfolder ?? '', `${flag}-subfolder`));
+    if (!existsSync(dir)) throw new MissingFileError(`${s.kind} folder ${dir} does not exist`, [dir]);
+    if (!statSync(dir).isDirectory()) throw new MissingFileError(`${s.kind} ${dir} is a file; give the folder that holds it`, [dir]);
+    return { dir, usedKnown: false };
   }
-  throw new MissingFileError(`${kind} ${spec} is neither a folder nor a Hugging Face id (owner/name)`, [spec]);
+  if (isAbsolute(s.spec) || /^\.{1,2}([/\\]|$)|^~/.test(s.spec)) {
+    throw new MissingFileError(`${s.kind} folder ${s.spec} does not exist`, [s.spec]);
+  }
+  const ref = parseHubRef(s.spec, flag, { revision: defaultRevision, subfolder: s.subfolder });
+  const saysFolder = s.spec.includes(':') || s.subfolder !== undefined;
+  if (!saysFolder && s.known && s.known.subfolder && s.known.repo.toLowerCase() === ref.repo.toLowerCase()) {
+    return { ref: { ...ref, subfolder: s.known.subfolder }, usedKnown: true };
+  }
+  return { ref, usedKnown: false };
 }

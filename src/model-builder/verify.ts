@@ -5,7 +5,7 @@
  * own parameter list, and optionally a sample of dequantized rows against the merged source weights.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Checkpoint, type CheckpointTensor } from './checkpoint.js';
@@ -27,15 +27,19 @@ import {
   type Quantization,
   type WeightJob,
 } from './param-plan.js';
+import { count } from './plural.js';
 import { dequantizeRows, MAX_INT } from './quantize.js';
 import type { TensorRecord } from './shard-writer.js';
-import { resolveSource } from './sources.js';
+import { prepareSources, type ResolvedSource } from './sources.js';
 import { readTensorCache, tensorCacheProblems, type TensorCache } from './tensor-cache.js';
 
 export interface VerifyOptions {
   /** Source base model (folder or HF id): enables the dequantization check. */
   base?: string | undefined;
   adapter?: string | undefined;
+  /** Folder inside the base repo or folder (`owner/name:folder` says the same). */
+  baseSubfolder?: string | undefined;
+  adapterSubfolder?: string | undefined;
   skipBaseCheck?: boolean;
   /** Rows sampled per weight (default 4: first, last and two random). */
   samples?: number;
@@ -66,6 +70,8 @@ const MAX_LISTED = 20;
 
 export async function verifyModel(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const problems: string[] = [];
+  if (!existsSync(dir)) throw new MissingFileError(`model folder ${dir} does not exist`, [dir]);
+  if (!statSync(dir).isDirectory()) throw new MissingFileError(`${dir} is a file, not a model folder (give the folder that holds ${CHAT_CONFIG_FILE})`, [dir]);
   const configPath = join(dir, CHAT_CONFIG_FILE);
   if (!existsSync(configPath)) throw new MissingFileError(`${dir} has no ${CHAT_CONFIG_FILE}`, [configPath]);
   const chatConfig = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>;
@@ -178,7 +184,7 @@ async function shardFileProblems(dir: string, cache: TensorCache, skipMd5: boole
       continue;
     }
     const size = (await stat(path)).size;
-    if (size !== shard.nbytes) p.push(`shard ${shard.dataPath} has ${size} bytes, tensor-cache.json says ${shard.nbytes}`);
+    if (size !== shard.nbytes) p.push(`shard ${shard.dataPath} has ${count(size, 'byte')}, tensor-cache.json says ${shard.nbytes}`);
     else if (!skipMd5 && typeof shard.md5sum === 'string') {
       const md5 = await fileMd5(path);
       if (md5 !== shard.md5sum) p.push(`shard ${shard.dataPath}: md5 ${md5}, tensor-cache.json says ${shard.md5sum}`);
@@ -212,15 +218,22 @@ async function sampleAgainstSource(
   options: VerifyOptions,
   problems: string[],
 ): Promise<SampleResult> {
-  const hub = options.hub ?? {};
-  const base = await resolveSource(options.base!, 'base', hub);
+  const prepared = await prepareSources(
+    [
+      { spec: options.base!, kind: 'base', subfolder: options.baseSubfolder },
+      ...(options.adapter ? [{ spec: options.adapter, kind: 'adapter' as const, subfolder: options.adapterSubfolder }] : []),
+    ],
+    options.hub ?? {},
+  );
+  await prepared.fetch();
+  const [base, adapterSource] = prepared.sources as [ResolvedSource, ResolvedSource | undefined];
   const checkpoint = await Checkpoint.open(base.dir);
   let adapter: LoraAdapter | undefined;
   const shards = new ShardReader(dir, cache);
   const result: SampleResult = { rows: 0, maxAbsError: 0, maxErrorInSteps: 0 };
   try {
-    if (options.adapter) {
-      adapter = await LoraAdapter.open((await resolveSource(options.adapter, 'adapter', hub)).dir, checkpoint);
+    if (adapterSource) {
+      adapter = await LoraAdapter.open(adapterSource.dir, checkpoint);
       if (!options.skipBaseCheck) checkAdapterBase(adapter.config.baseModel, base.hubId);
     }
     const rand = seeded(options.seed ?? 1);

@@ -50,7 +50,14 @@ describe('adapter manifests', () => {
   test('AegisGuard 2.0 matches the model facts (LoRA r16/alpha32 on Llama-3.1-8B-Instruct, stock 8B libraries)', async () => {
     const m = await loadManifest('aegis-guard-2.0');
     expect(m.base.hfId).toBe('meta-llama/Llama-3.1-8B-Instruct');
-    expect(m.adapter).toMatchObject({ hfId: 'nvidia/llama-3.1-nemoguard-8b-content-safety', rank: 16, alpha: 32 });
+    // NVIDIA's repo keeps the PEFT adapter in a folder; its root holds only README.md and .gitattributes.
+    expect(m.adapter).toMatchObject({
+      hfId: 'nvidia/llama-3.1-nemoguard-8b-content-safety',
+      subfolder: 'llama-3.1-nemoguard-8b-content-safety-lora-adapter',
+      rank: 16,
+      alpha: 32,
+    });
+    expect(m.base.subfolder).toBeUndefined();
     expect(m.variants.map((v) => v.modelLib)).toEqual(['Llama-3_1-8B-Instruct-q4f16_1_cs1k-webgpu.wasm', 'Llama-3_1-8B-Instruct-q4f32_1_cs1k-webgpu.wasm']);
     expect(m.convTemplate).toBe('llama-3_1');
   });
@@ -70,6 +77,12 @@ describe('adapter manifests', () => {
     expect(() => parseManifest({ ...good, architecture: { ...good.architecture, numKvHeads: 0 } }, 'm')).toThrow(/numKvHeads/);
     expect(() => parseManifest({ ...good, variants: [{ ...good.variants[0], modelLibUrl: 'https://x/other.wasm' }] }, 'm')).toThrow(/modelLibUrl/);
     expect(() => parseManifest({ ...good, status: 'maybe' }, 'm')).toThrow(/status/);
+    for (const subfolder of ['', '/lora/', '../lora', 'a//b', 'a\\b', 7]) {
+      expect(() => parseManifest({ ...good, adapter: { ...good.adapter, subfolder } }, 'm'), JSON.stringify(subfolder)).toThrow(/^m: adapter\.subfolder /);
+    }
+    expect(() => parseManifest({ ...good, base: { ...good.base, subfolder: 'x/..' } }, 'm')).toThrow(/^m: base\.subfolder /);
+    expect(() => parseManifest({ ...good, adapter: { ...good.adapter, hfId: 'https://huggingface.co/nvidia/x' } }, 'm')).toThrow(/adapter must be null or \{hfId: "owner\/name"/);
+    expect(parseManifest({ ...good, base: { ...good.base, subfolder: 'weights/hf' } }, 'm').base.subfolder).toBe('weights/hf');
   });
 });
 

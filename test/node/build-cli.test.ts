@@ -43,7 +43,7 @@ describe('arguments and help', () => {
   test('build-model --help lists every option and the environment', async () => {
     const { code, stdout } = await cli('build-model', '--help');
     expect(code).toBe(0);
-    for (const o of ['--base', '--adapter', '--quantization', '--out', '--force', '--model', '--context-window', '--cache-dir', '--json', 'HF_TOKEN']) expect(stdout).toContain(o);
+    for (const o of ['--base', '--adapter', '--base-subfolder', '--adapter-subfolder', '--quantization', '--out', '--force', '--model', '--context-window', '--cache-dir', '--json', 'HF_TOKEN', 'owner/name[@revision][:folder]']) expect(stdout).toContain(o);
     expect((await cli('verify-model', '--help')).stdout).toContain('--model-lib');
   });
 
@@ -56,6 +56,21 @@ describe('arguments and help', () => {
     [['frobnicate'], /^aegis-guard: unknown command "frobnicate"/],
     [['verify-model'], /^aegis-guard: verify-model needs exactly one model folder/],
     [['verify-model', 'x', '--samples', '-3'], /^aegis-guard: --samples needs a value|must be a positive integer/],
+    [['build-model', '--base', 'a/b', '--adapter-subfolder', 'x', '--quantization', 'q4f16_1', '--out', 'o'], /^aegis-guard: --adapter-subfolder needs --adapter/],
+    [['build-model', '--base', 'a/b:', '--quantization', 'q4f16_1', '--out', 'o'], /^aegis-guard: --base a\/b:: the subfolder after ':' is empty/],
+    [['build-model', '--base', 'a/b:../x', '--quantization', 'q4f16_1', '--out', 'o'], /^aegis-guard: --base subfolder "..\/x" may not contain '.' or '..'\n$/],
+    [['build-model', '--base', 'a/b:x', '--base-subfolder', 'y', '--quantization', 'q4f16_1', '--out', 'o'], /names a subfolder and --base-subfolder gives another; give it once/],
+    [['build-model', '--base', 'a/b@:x', '--quantization', 'q4f16_1', '--out', 'o'], /"" is not a valid revision/],
+    [
+      ['build-model', '--base', 'a/b', '--adapter', 'https://huggingface.co/nvidia/guard/tree/main/lora', '--quantization', 'q4f16_1', '--out', 'o'],
+      /is neither a folder nor a Hugging Face id .*; for that page pass nvidia\/guard:lora\n$/,
+    ],
+    [
+      ['build-model', '--base', 'nvidia/guard/lora', '--quantization', 'q4f16_1', '--out', 'o'],
+      /for a folder inside a Hub repo write nvidia\/guard:lora \(no such local folder exists\)\n$/,
+    ],
+    [['verify-model', '/nonexistent/model'], /^aegis-guard: model folder \/nonexistent\/model does not exist\n$/],
+    [['verify-model', 'package.json'], /^aegis-guard: package.json is a file, not a model folder/],
   ])('%j -> exit 1 with one line', async (argv, message) => {
     const r = await cli(...argv);
     expect(r.code).toBe(1);
@@ -81,7 +96,7 @@ describe('commands', () => {
     expect(summary.peakRssBytes).toBeGreaterThan(0);
     const verified = await cli('verify-model', out, '--base', base.dir, '--adapter', lora.dir, '--skip-base-check', '--quiet');
     expect(verified.code).toBe(0);
-    expect(verified.stdout).toMatch(/q4f16_1, 25 tensors in 1 shards/);
+    expect(verified.stdout).toMatch(/q4f16_1, 25 tensors in 1 shard, /);
     expect(verified.stdout).toMatch(/max abs error \d\.\d+e-\d+ \(0\.\d+ quantization steps\)\nOK\n$/);
   });
 
@@ -89,8 +104,20 @@ describe('commands', () => {
     const out = join(work, 'out-fail');
     const r = await cli('build-model', '--base', base.dir, '--adapter', join(work, 'nope'), '--quantization', 'q4f16_1', '--out', out, '--quiet');
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`aegis-guard: adapter ${join(work, 'nope')} is neither a folder nor a Hugging Face id (owner/name)\n`);
+    expect(r.stderr).toBe(`aegis-guard: adapter folder ${join(work, 'nope')} does not exist\n`);
     expect(existsSync(out)).toBe(false);
+  });
+
+  test('an adapter kept in a subfolder of a local folder: the error names it, --adapter-subfolder takes it', async () => {
+    const repo = join(work, 'downloaded-repo');
+    await writeTinyLora(join(repo, 'the-adapter'), base);
+    writeFileSync(join(repo, 'README.md'), '# adapter\n');
+    const r = await cli('build-model', '--base', base.dir, '--adapter', repo, '--quantization', 'q4f16_1', '--out', join(work, 'o-sub'), '--quiet');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`aegis-guard: adapter folder ${repo} lacks adapter_config.json; its folder the-adapter/ holds one: pass --adapter ${join(repo, 'the-adapter')}\n`);
+    const ok = await cli('build-model', '--base', base.dir, '--adapter', repo, '--adapter-subfolder', 'the-adapter', '--quantization', 'q4f16_1', '--out', join(work, 'o-sub'), '--quiet', '--skip-base-check');
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toContain(`--adapter ${join(repo, 'the-adapter')}\n`);
   });
 
   test('verify-model on a damaged model exits 1 and lists the problems', async () => {
@@ -100,7 +127,7 @@ describe('commands', () => {
     const r = await cli('verify-model', out);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/problem: shard params_shard_0.bin has 5 bytes/);
-    expect(r.stderr).toMatch(/^aegis-guard: .* failed verification: 1 problem\(s\), first: shard params_shard_0.bin has 5 bytes/);
+    expect(r.stderr).toMatch(/^aegis-guard: .* failed verification: 1 problem, first: shard params_shard_0.bin has 5 bytes/);
   });
 
   test('--model aegis-guard-2.0 enforces the manifest architecture', async () => {
@@ -139,7 +166,7 @@ describe('the shipped bin (what npx aegis-guard runs)', () => {
     expect((await run(process.execPath, [bin, '--version'])).stdout).toBe('9.9.9\n');
     const out = join(work, 'out-bin');
     const { stdout } = await run(process.execPath, [bin, 'build-model', '--base', base.dir, '--quantization', 'q4f32_1', '--out', out, '--quiet']);
-    expect(stdout).toMatch(/^Built .* \(q4f32_1\): 25 tensors in 1 shards/);
+    expect(stdout).toMatch(/^Built .* \(q4f32_1\): 25 tensors in 1 shard, /);
     expect(readFileSync(join(out, 'mlc-chat-config.json'), 'utf8')).toContain('"sliding_window_size": -1');
     const failed = await run(process.execPath, [bin, 'build-model', '--bogus']).catch((e: { code: number; stderr: string }) => e);
     expect((failed as { code: number }).code).toBe(1);

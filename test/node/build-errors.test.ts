@@ -61,7 +61,7 @@ describe('clear errors', () => {
     await expect(buildModel({ base: noConfig, quantization: 'q4f16_1', out: d('o1') })).rejects.toThrow(/has no config\.json/);
     const noTok = await copyBase('no-tok', (p) => rmSync(join(p, 'tokenizer.json')));
     await expect(buildModel({ base: noTok, quantization: 'q4f16_1', out: d('o2') })).rejects.toBeInstanceOf(MissingFileError);
-    await expect(buildModel({ base: d('does-not-exist'), quantization: 'q4f16_1', out: d('o3') })).rejects.toThrow(/neither a folder nor a Hugging Face id/);
+    await expect(buildModel({ base: d('does-not-exist'), quantization: 'q4f16_1', out: d('o3') })).rejects.toThrow(/^base folder .*does-not-exist does not exist$/);
   });
 
   test('a model that is not Llama -> NotLlamaError', async () => {
