@@ -122,12 +122,10 @@ class GuardClient implements Guard {
 
   async clearCache(): Promise<void> {
     this.assertAlive();
-    const connection = this.connection;
-    await Promise.all([
-      clearStoredVerdicts(),
-      // A worker without the method (older or custom) has nothing more to forget that we can reach.
-      connection.call((remote) => remote.clearCache?.() ?? Promise.resolve()).catch(() => undefined),
-    ]);
+    // Not awaited: the worker handles messages in order, so every check sent after this finds its memory
+    // cleared, and a worker that does not answer (or lacks the method) cannot keep this call from settling.
+    this.connection.call((remote) => remote.clearCache?.() ?? Promise.resolve()).catch(() => undefined);
+    await clearStoredVerdicts();
   }
 
   dispose(): void {
