@@ -79,7 +79,8 @@ class GuardClient implements Guard {
     const persistent = resolvePersistentCache(options.persistentCache);
     if (persistent) {
       this.stored = new PersistentVerdicts(persistent);
-      this.stored.bind(this.source);
+      // An eager guard also finds out at once which model it will run, ready for the first lookup.
+      this.stored.bind(this.source, { now: options.eager !== false });
     }
     this.makeWorker = workerFactory(options.worker);
     this.connection = this.connect();
@@ -102,7 +103,7 @@ class GuardClient implements Guard {
     this.assertAlive();
     if (model !== undefined) {
       this.source = toModelSource(model, pageBase());
-      this.stored?.bind(this.source);
+      this.stored?.bind(this.source, { now: true });
     }
     if (this.connection.isClosed) this.connection = this.connect();
     return this.load();

@@ -118,7 +118,8 @@ const live = new Set<PersistentVerdicts>();
 
 export class PersistentVerdicts {
   private readonly store: VerdictStore;
-  private identity: Promise<string | undefined> = Promise.resolve(undefined);
+  private source?: ModelSource;
+  private identity?: Promise<string | undefined>;
   private salt?: Promise<string | undefined>;
 
   constructor(options: Required<PersistentCacheOptions>) {
@@ -131,13 +132,22 @@ export class PersistentVerdicts {
     this.salt = undefined;
   }
 
-  /** Starts establishing the identity of the model `source` resolves to (again after a model switch). */
-  bind(source: ModelSource): void {
-    this.identity = withTimeout(modelIdentity(source), IDENTITY_TIMEOUT_MS, undefined);
+  /** Keys from now on are for the model `source` resolves to (again after a model switch). */
+  bind(source: ModelSource, { now = false }: { now?: boolean } = {}): void {
+    this.source = source;
+    this.identity = undefined;
+    if (now) void this.modelIdentity();
+  }
+
+  /** Established on first use (or at `bind` with `now`), once per source. */
+  private modelIdentity(): Promise<string | undefined> {
+    if (!this.source) return Promise.resolve(undefined);
+    this.identity ??= withTimeout(modelIdentity(this.source), IDENTITY_TIMEOUT_MS, undefined);
+    return this.identity;
   }
 
   private async keyFor(request: CheckRequest): Promise<string | undefined> {
-    const identity = await this.identity;
+    const identity = await this.modelIdentity();
     if (!identity) return undefined;
     this.salt ??= this.store.salt();
     const salt = await this.salt;

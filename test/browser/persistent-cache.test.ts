@@ -156,6 +156,15 @@ describe('what the key covers', () => {
     expect((await guard({ model: MODEL_B }).guard.checkPrompt('same text')).source).toBe('model');
   });
 
+  test('reload() to another model looks under that model’s identity', async () => {
+    const t = guard();
+    expect((await t.guard.checkPrompt('switching models')).source).toBe('model');
+    await t.guard.reload(MODEL_B);
+    expect((await t.guard.checkPrompt('switching models')).source).toBe('model');
+    await t.guard.reload(MODEL_A);
+    expect((await t.guard.checkPrompt('switching models')).source).toBe('cache');
+  });
+
   test('no identity (the weight index cannot be read): nothing is stored or looked up', async () => {
     const t = guard({ model: '/__fixtures/scripted-model/' });
     await t.guard.checkPrompt('no identity here');
