@@ -110,7 +110,10 @@ function variantView(state: ModelPanelState): TemplateResult {
       <dt>Context window</dt>
       <dd>${info.contextWindow} tokens</dd>
       <dt>Fast path</dt>
-      <dd>${info.fastPath ? 'yes (first-token verdicts, prefix reuse)' : 'no (JSON decoding)'}</dd>
+      <dd class="fast-path">
+        ${info.fastPath ? (info.prefixReuse ? 'yes (first-token verdicts, prefix reuse)' : 'yes (first-token verdicts, no prefix reuse)') : 'no (JSON decoding)'}
+        ${info.fastPathOff ? html`<br /><span class="fast-path-off muted">Why: ${info.fastPathOff.message} (<code>${info.fastPathOff.code}</code>)</span>` : nothing}
+      </dd>
       <dt>Load time</dt>
       <dd>${(info.loadMs / 1000).toFixed(1)} s</dd>
     </dl>`;

@@ -53,5 +53,7 @@ export default defineConfig(({ command, isPreview }) => ({
     target: 'es2022',
     // WebLLM alone is ~6 MB; it is loaded only inside the guard's worker.
     chunkSizeWarningLimit: 8000,
+    // The demo, and the evaluation page (eval.html) for people without Node.
+    rollupOptions: { input: { index: fileURLToPath(new URL('index.html', import.meta.url)), eval: fileURLToPath(new URL('eval.html', import.meta.url)) } },
   },
 }));

@@ -10,6 +10,7 @@ export type {
   GuardEventMap,
   GuardOptions,
   GuardState,
+  JudgeChoice,
   ModelOption,
   PersistentCacheOptions,
   RuntimeModelRecord,

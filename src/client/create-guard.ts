@@ -214,6 +214,9 @@ class GuardClient implements Guard {
         throw new AegisInputError(`The reply must be a string, got ${typeof response}.`);
       }
       if (typeof options !== 'object' || options === null) throw new AegisInputError('Check options must be an object.');
+      if (options.judge !== undefined && options.judge !== 'auto' && options.judge !== 'fast' && options.judge !== 'json') {
+        throw new AegisInputError(`judge must be 'auto', 'fast' or 'json', got ${JSON.stringify(options.judge)}.`);
+      }
       if (options.signal?.aborted) throw new AegisAbortError('The check was cancelled before it started.');
     } catch (error) {
       return Promise.reject(error);
@@ -228,6 +231,7 @@ class GuardClient implements Guard {
       policy: this.policy,
       timeoutMs: this.timeoutMs,
       ...(options.wantCategories ? { wantCategories: true } : {}),
+      ...(options.judge && options.judge !== 'auto' ? { judge: options.judge } : {}),
     };
     return this.stored ? this.sendOrRecall(this.stored, request, options) : this.send(request, options);
   }

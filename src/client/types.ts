@@ -72,7 +72,16 @@ export interface CheckOptions {
   onDecision?: (decision: Decision) => void;
   /** Decode categories even for safe text. */
   wantCategories?: boolean;
+  /**
+   * Which judge answers (an evaluation and diagnostic knob; normal use leaves it out):
+   * `'auto'` (default) the fast path when the model allows it, else the JSON path; `'fast'` only the fast
+   * path (a check fails closed when the model has none); `'json'` the model writes its whole JSON answer.
+   */
+  judge?: JudgeChoice;
 }
+
+/** See {@link CheckOptions.judge}. */
+export type JudgeChoice = 'auto' | 'fast' | 'json';
 
 export interface GuardEventMap {
   progress: LoadProgress;

@@ -18,7 +18,8 @@ export type AegisErrorCode =
   | 'timeout'
   | 'worker-crashed'
   | 'disposed'
-  | 'engine-failed';
+  | 'engine-failed'
+  | 'dataset-failed';
 
 /** Base class of every aegis-guard error. */
 export class AegisError extends Error {
@@ -139,6 +140,27 @@ export class GuardDisposedError extends AegisError {
 export class EngineError extends AegisError {
   override readonly code = 'engine-failed';
   override name = 'EngineError';
+}
+
+/**
+ * An evaluation set could not be obtained or read (download refused, gated without a token, a file that is
+ * not in the upstream's format). Used by `aegis-guard/eval` only.
+ */
+export class DatasetError extends AegisError {
+  override readonly code = 'dataset-failed';
+  override name = 'DatasetError';
+  constructor(
+    message: string,
+    readonly set: string,
+    readonly url?: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+  override details(): Record<string, unknown> {
+    return { set: this.set, url: this.url, status: this.status };
+  }
 }
 
 /** The plain-data form of an error, safe to structured-clone across a worker boundary. */

@@ -87,6 +87,8 @@ export interface RequestKeyInput {
   policy: Policy;
   /** Categories asked for even when safe: a fast safe verdict without them has none, so it is another key. */
   wantCategories?: boolean;
+  /** A judge forced for evaluation ('fast' or 'json') answers differently from 'auto': another key. */
+  judge?: 'auto' | 'fast' | 'json';
 }
 
 /**
@@ -99,6 +101,8 @@ export interface RequestKeyInput {
 export function requestKey(input: RequestKeyInput): string {
   const categories = validateCustomCategories(input.categories).map((c) => [c.name, c.description ?? null]);
   const response = input.target === 'response' ? (input.response ?? null) : null;
-  const key = ['aegis-guard/1', input.target, input.user, response, categories, policyKey(input.policy)];
-  return JSON.stringify(input.wantCategories === true ? [...key, 'want-categories'] : key);
+  const key: unknown[] = ['aegis-guard/1', input.target, input.user, response, categories, policyKey(input.policy)];
+  if (input.wantCategories === true) key.push('want-categories');
+  if (input.judge === 'fast' || input.judge === 'json') key.push(`judge:${input.judge}`);
+  return JSON.stringify(key);
 }

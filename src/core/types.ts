@@ -144,7 +144,38 @@ export interface ModelInfo {
   modelLibUrl: string;
   contextWindow: number;
   gpu: GpuReport;
-  /** Whether the loaded model supports token-level checks with prefix reuse. */
+  /** Whether checks read the verdict from the first answer token's logits (token-level access to the model). */
   fastPath: boolean;
+  /** Whether the template prefix stays in the KV cache between checks (needs a KV cache that can roll back). */
+  prefixReuse: boolean;
+  /** Why `fastPath` or `prefixReuse` is false; absent when both are true. */
+  fastPathOff?: FastPathOff;
   loadMs: number;
+}
+
+/**
+ * Why the fast path (or its prefix reuse) is off, as a stable code:
+ * - 'no-token-access': the engine offers no token-level access at all (JSON decoding only);
+ * - 'pipeline-shape': the runtime's internals are not the ones this version was written against;
+ * - 'no-forward': the runtime has no way to forward tokens without failing (no usable forward call);
+ * - 'no-rollback': the engine offers no KV rollback and says no more;
+ * - 'no-kv-state-kind': the runtime does not say what kind of KV state it keeps (older WebLLM);
+ * - 'not-kv-cache': the model keeps a recurrent state or no paged KV cache, which cannot be rolled back;
+ * - 'sliding-window': the model uses a sliding-window KV cache, which has already dropped early positions;
+ * - 'no-rollback-builtin': the model library lacks the KV rollback function (`vm.builtin.kv_state_popn`).
+ */
+export type FastPathOffCode =
+  | 'no-token-access'
+  | 'pipeline-shape'
+  | 'no-forward'
+  | 'no-rollback'
+  | 'no-kv-state-kind'
+  | 'not-kv-cache'
+  | 'sliding-window'
+  | 'no-rollback-builtin';
+
+export interface FastPathOff {
+  code: FastPathOffCode;
+  /** One sentence for people, naming what is missing. */
+  message: string;
 }

@@ -18,6 +18,7 @@ const NAME_BY_CODE: Record<AegisErrorCode, string> = {
   'worker-crashed': 'WorkerCrashedError',
   disposed: 'GuardDisposedError',
   'engine-failed': 'EngineError',
+  'dataset-failed': 'DatasetError',
 };
 
 /** The typed error behind a fail-closed verdict (unreadable model output becomes an `EngineError`). */

@@ -19,6 +19,7 @@ import type {
   Completion,
   Engine,
   EngineLoadResult,
+  FastPathStatus,
   LoadOptions,
   ModelSpec,
   TokenSession,
@@ -26,18 +27,31 @@ import type {
 import { LoadProgressTracker } from './load-progress.js';
 import { checkModelFiles } from './model-files.js';
 import { preflight } from './preflight.js';
+import { admitCompletionPrompt } from './token-budget.js';
 import { toAegisError, type ErrorContext } from './webllm-errors.js';
-import { gpuDeviceOf, loadedPipelineCount, pipelineOf, tapRuntimeLog, type PipelineInternals } from './webllm-internals.js';
+import { gpuDeviceOf, inspectPipeline, loadedPipelineCount, stillLoaded, tapRuntimeLog, type PipelineInternals } from './webllm-internals.js';
 import { buildModelRecord, webllmFolderUrl } from './webllm-record.js';
-import { createTokenSession } from './webllm-token-session.js';
+import { openTokenSession, withoutTokenAccess, type TokenSessionOpening } from './webllm-token-session.js';
 
 /** The model currently loaded. A new object per load, so stale references can be recognised. */
 interface ActiveModel {
   modelId: string;
   pipeline: PipelineInternals | undefined;
-  /** null: looked for and not available. */
-  session?: (TokenSession & { dispose(): void }) | null;
+  /** Why the pipeline could not be used, when `pipeline` is undefined. */
+  pipelineProblem?: string;
+  /** The context window the model was loaded with. */
+  contextWindow: number;
+  /** Opened on first use of tokens(). */
+  tokens?: TokenSessionOpening;
   lost: boolean;
+}
+
+/** Seams for tests: WebLLM's real runtime cannot run where they run (test/helpers/fake-webllm.ts). */
+export interface WebLLMEngineOptions {
+  /** The runtime to drive. Default: a new MLCEngine. */
+  runtime?: MLCEngine;
+  /** The check of the model's files before reload. Default: checkModelFiles (model-files.ts). */
+  checkFiles?: typeof checkModelFiles;
 }
 
 const noop = () => undefined;
@@ -72,8 +86,12 @@ export class WebLLMEngine implements Engine {
   private progressRoute: ((report: InitProgressReport) => void) | undefined;
   private logRoute: ((message: string) => void) | undefined;
 
-  constructor() {
-    this.runtime = new MLCEngine({ initProgressCallback: (report) => this.progressRoute?.(report) });
+  private readonly checkFiles: typeof checkModelFiles;
+
+  constructor(options: WebLLMEngineOptions = {}) {
+    this.runtime = options.runtime ?? new MLCEngine();
+    this.runtime.setInitProgressCallback((report) => this.progressRoute?.(report));
+    this.checkFiles = options.checkFiles ?? checkModelFiles;
     tapRuntimeLog(this.runtime, (message) => this.logRoute?.(message));
   }
 
@@ -116,27 +134,21 @@ export class WebLLMEngine implements Engine {
       throw new AegisInputError('stop must be an array of non-empty strings.');
     }
     const active = this.requireActive();
+    this.admitPrompt(active, prompt);
     return this.exclusive(() => this.runCompletion(active, prompt, maxTokens, stop, signal, onText));
   }
 
   tokens(): TokenSession | undefined {
     const active = this.active;
-    if (!active?.pipeline) return undefined;
-    if (active.session === undefined) {
-      try {
-        active.session = createTokenSession({
-          engine: this.runtime,
-          modelId: active.modelId,
-          pipeline: active.pipeline,
-          isCurrent: () => this.active === active && !active.lost,
-          exclusive: (task) => this.exclusive(task),
-          mapError: (error) => this.runError(error, active),
-        });
-      } catch {
-        active.session = null;
-      }
+    return active ? this.openTokens(active).session : undefined;
+  }
+
+  fastPathStatus(): FastPathStatus {
+    const active = this.active;
+    if (!active) {
+      return { fastPath: false, prefixReuse: false, fastPathOff: { code: 'no-token-access', message: 'No model is loaded.' } };
     }
-    return active.session ?? undefined;
+    return this.openTokens(active).status;
   }
 
   onDeviceLost(listener: (error: Error) => void): () => void {
@@ -145,6 +157,40 @@ export class WebLLMEngine implements Engine {
   }
 
   // ---------------------------------------------------------------------------------------------------------
+
+  private openTokens(active: ActiveModel): TokenSessionOpening {
+    if (active.tokens) return active.tokens;
+    const pipeline = active.pipeline;
+    if (!pipeline) return (active.tokens = withoutTokenAccess('pipeline-shape', active.pipelineProblem ?? 'no pipeline'));
+    try {
+      active.tokens = openTokenSession({
+        engine: this.runtime,
+        modelId: active.modelId,
+        pipeline,
+        isCurrent: () => this.active === active && !active.lost,
+        exclusive: (task) => this.exclusive(task),
+        mapError: (error) => this.runError(error, active),
+      });
+    } catch (error) {
+      active.tokens = withoutTokenAccess('pipeline-shape', `opening token-level access failed: ${String(error)}`);
+    }
+    return active.tokens;
+  }
+
+  /**
+   * Refuses a prompt that cannot fit before WebLLM tokenizes it: its completion path spreads the ids into an
+   * array (idx:13916) before checking the window (idx:13951), and tokenizing a huge text blocks the worker.
+   */
+  private admitPrompt(active: ActiveModel, prompt: string): void {
+    const tokenizer = active.pipeline?.tokenizer;
+    admitCompletionPrompt(prompt, active.contextWindow, tokenizer && (() => {
+      try {
+        return tokenizer.encode(prompt).length;
+      } catch (error) {
+        throw this.runError(error, active);
+      }
+    }));
+  }
 
   private async loadFresh(
     spec: ModelSpec,
@@ -162,7 +208,7 @@ export class WebLLMEngine implements Engine {
     // WebLLM detects the GPU only after downloading the config and the model library (idx:18276).
     await preflight({ requiredFeatures: record.required_features ?? [] });
     if (signal.aborted) throw loadCancelled();
-    const files = await checkModelFiles(record, {
+    const files = await this.checkFiles(record, {
       signal,
       onFile: (index, count, url) =>
         progress.emit({ phase: 'preflight', progress: (index + 1) / (count + 1), text: `Checking ${url}` }),
@@ -217,15 +263,23 @@ export class WebLLMEngine implements Engine {
       throw loadCancelled();
     }
 
-    const pipeline = pipelineOf(this.runtime, record.model_id);
-    const active: ActiveModel = { modelId: record.model_id, pipeline, lost: false };
+    const inspected = inspectPipeline(this.runtime, record.model_id);
+    const pipeline = inspected.pipeline;
+    const contextWindow = pipeline?.contextWindowSize ?? files.contextWindow ?? spec.contextWindow;
+    const active: ActiveModel = {
+      modelId: record.model_id,
+      pipeline,
+      pipelineProblem: inspected.problem,
+      contextWindow,
+      lost: false,
+    };
     this.active = active;
     this.lostError = undefined;
     if (pipeline) this.watchDevice(active, pipeline);
     progress.emit({ phase: 'ready', progress: 1, text: finishText ?? 'Model ready' });
     return {
       modelLibUrl: record.model_lib,
-      contextWindow: pipeline?.contextWindowSize ?? files.contextWindow ?? spec.contextWindow,
+      contextWindow,
     };
   }
 
@@ -239,6 +293,9 @@ export class WebLLMEngine implements Engine {
   ): Promise<Completion> {
     this.assertStillActive(active);
     if (signal?.aborted) throw new AegisAbortError('The completion was cancelled.');
+    // A completion resets the KV cache and fills it with its own prompt (idx:19115): whatever a token
+    // session's caller left there is gone, even if the lengths later happen to match.
+    active.tokens?.session?.invalidate('counted');
     // interruptGenerate only sets a flag checked between decode steps (idx:18605-18608, 18536-18539). The
     // streaming request clears it once it holds the model lock (idx:18559-18578), so an interrupt sent
     // earlier would be lost; calls here are serialised, so the one running is ours, and the loop below
@@ -284,6 +341,8 @@ export class WebLLMEngine implements Engine {
         if (chunk.usage) usage = chunk.usage;
       }
     } catch (error) {
+      // A completion that failed midway may have left the cache half-written, its count behind.
+      active.tokens?.session?.invalidate('unknown');
       throw this.runError(error, active);
     } finally {
       signal?.removeEventListener('abort', interrupt);
@@ -307,12 +366,23 @@ export class WebLLMEngine implements Engine {
     };
   }
 
-  /** Maps a runtime failure, noticing a device lost after loading. */
+  /**
+   * Maps a runtime failure, noticing a device lost after loading. WebLLM's device-lost handler unloads the
+   * model without awaiting it, outside our queue (idx:18303-18307): a call in flight then fails with a GPU
+   * or disposal error of any wording, later ones with ModelNotLoadedError (internals §4). So a failure on a
+   * model the runtime no longer holds is a lost device, whatever it says.
+   */
   private runError(error: unknown, active: ActiveModel): AegisError {
     const mapped = toAegisError(error, { operation: 'run' });
-    // WebLLM unloads itself on device loss after loading, so later calls see ModelNotLoadedError
-    // (idx:18303-18308, internals §4).
-    if (mapped instanceof ModelNotLoadedError && this.active === active) {
+    if (active.lost) return this.lostError ?? (mapped instanceof DeviceLostError ? mapped : this.deviceLostError());
+    if (this.active !== active) {
+      // We unloaded or replaced it ourselves while the call ran.
+      return mapped instanceof ModelNotLoadedError || mapped instanceof AegisAbortError
+        ? mapped
+        : new ModelNotLoadedError('The model was unloaded while the call ran.', { cause: error });
+    }
+    const gone = active.pipeline ? !stillLoaded(this.runtime, active.modelId, active.pipeline) : loadedPipelineCount(this.runtime) === 0;
+    if (gone || mapped instanceof ModelNotLoadedError) {
       const lost = new DeviceLostError('The GPU device was lost and the model was unloaded.', { cause: error });
       return this.markLost(active, lost);
     }
@@ -331,6 +401,7 @@ export class WebLLMEngine implements Engine {
   private markLost(active: ActiveModel, error: DeviceLostError): DeviceLostError {
     if (active.lost) return this.lostError ?? error;
     active.lost = true;
+    active.tokens?.session?.dispose();
     if (this.active === active) {
       this.active = undefined;
       this.lostError = error;
@@ -363,7 +434,7 @@ export class WebLLMEngine implements Engine {
 
   /** Forgets the current model and stops what runs on it; the caller then awaits quiesce(). */
   private retire(): void {
-    this.active?.session?.dispose();
+    this.active?.tokens?.session?.dispose();
     this.active = undefined;
     this.lostError = undefined;
     this.loadController?.abort();

@@ -23,6 +23,7 @@ import {
 import { requestKey } from '../core/policy.js';
 import type { Decision, LoadProgress, ModelInfo, Verdict } from '../core/types.js';
 import type { Engine } from '../engine/engine.js';
+import { fastPathStatusOf } from '../engine/fast-path-status.js';
 import { resolveModelSpec } from '../engine/model-records.js';
 import { preflight } from '../engine/preflight.js';
 import { CheckQueue } from './check-queue.js';
@@ -81,7 +82,7 @@ export class GuardService implements GuardServiceApi {
     options: GuardServiceOptions = {},
   ) {
     this.cache = new LruCache(options.cacheSize ?? 512);
-    this.selectJudge = options.selectJudge ?? ((e) => (e.tokens() ? judgeFast : judgeByJson));
+    this.selectJudge = options.selectJudge ?? defaultJudge;
     engine.onDeviceLost((error) => this.onDeviceLost(error));
   }
 
@@ -205,7 +206,7 @@ export class GuardService implements GuardServiceApi {
       modelLibUrl: loaded.modelLibUrl,
       contextWindow: loaded.contextWindow,
       gpu,
-      fastPath: this.engine.tokens() !== undefined,
+      ...fastPathStatusOf(this.engine),
       loadMs: now() - started,
     };
   }
@@ -290,6 +291,15 @@ export class GuardService implements GuardServiceApi {
     for (const s of job.subscribers) s.settle(resultFor(s));
     job.subscribers.clear();
   }
+}
+
+/** The request's judge choice: 'json' and 'fast' force one (evaluation); 'auto' prefers the fast path. */
+function defaultJudge(engine: Engine, request: CheckRequest): Judge {
+  if (request.judge === 'json') return judgeByJson;
+  if (request.judge === 'fast' && !engine.tokens()) {
+    throw new EngineError('The fast path was requested, but the loaded model offers no token-level access (see ModelInfo.fastPath).');
+  }
+  return engine.tokens() ? judgeFast : judgeByJson;
 }
 
 function timingsOf(s: Subscriber, startedAt: number) {

@@ -21,39 +21,30 @@
  * A level is never assumed from the texts: the judge places a boundary only where the tokenizer really
  * splits (`encode(a) ++ encode(b)` is how `a + b` is encoded), and keeps it only where the ids agree.
  *
- * A record of the cache is trusted only while it provably still describes the cache:
- * - the session's `kvLength()` equals the record's length, and
- * - when the session reports a cache epoch (`cacheEpoch()`, which the engine changes on every reset, raw
- *   completion, reload and failed forward), the epoch is the one the record was made in. Without an epoch a
- *   same-length cache written by someone else cannot be told apart; the guard service never mixes the JSON
- *   judge with the fast judge on one engine, so that does not happen in practice.
- * Otherwise the record is dropped and the check starts from an empty cache (the plain path).
+ * A record of the cache is trusted only while it provably still describes the cache: the session's
+ * `kvLength()` equals the record's length and its `cacheEpoch()` (engine.ts: it changes on every reset, raw
+ * completion, reload and failed forward or truncate) is the one the record was made in; equal lengths alone
+ * prove nothing. Otherwise the record is dropped and the check starts from an empty cache (the plain path).
  *
  * Why WebLLM 0.2.86 (pinned) behaves like that model (idx:N = line of node_modules/@mlc-ai/web-llm/lib/index.js):
  * - The cache is a paged KV cache created for ONE sequence (max_num_sequence 1, idx:11924-11935), re-added
  *   as sequence 0 by resetKVCache (idx:12024-12029); nothing in WebLLM forks it (internals §2).
- * - `forwardTokensAndSample` (idx:13958-14035) forwards the ids chunk by chunk on top of the existing cache;
- *   each chunk grows `filledKVCacheLength` by exactly its length (idx:13279-13333, 14008-14012). The token it
- *   samples is not forwarded: the cache holds exactly the ids we sent. Its chunks are cut at fixed offsets
- *   from the start of each forward, so equal segments are chunked equally.
+ * - The session's forward (webllm-token-session.ts: `forwardKnownTokens`, idx:14036-14081, or
+ *   `forwardTokensAndSample`, idx:13958-14035) forwards the ids chunk by chunk on top of the existing cache;
+ *   each chunk grows `filledKVCacheLength` by exactly its length (idx:13279-13333), and the session checks
+ *   the length afterwards. Nothing sampled is forwarded: the cache holds exactly the ids we sent. Chunks are
+ *   cut at fixed offsets from the start of each forward, so equal segments are chunked equally.
  * - The session's `truncate` pops the surplus with `vm.builtin.kv_state_popn` (an int64 count). Popping more
  *   than the cache holds kills the runtime; a kept length is always within the record's length.
  */
 import type { TokenSession } from '../engine/engine.js';
-
-/** The cache-identity part of the port that the engine may offer (see the header). */
-interface EpochSession {
-  cacheEpoch?(): unknown;
-}
-
-const epochOf = (session: TokenSession): unknown => (session as EpochSession).cacheEpoch?.();
 
 /** What the cache holds, as far as this module knows: its exact ids, where its forwards ended, its epoch. */
 interface CacheRecord {
   ids: number[];
   /** Lengths at which a forward ended (ascending). */
   ends: number[];
-  epoch: unknown;
+  epoch: number;
 }
 
 const records = new WeakMap<TokenSession, CacheRecord>();
@@ -62,7 +53,7 @@ const records = new WeakMap<TokenSession, CacheRecord>();
 function currentRecord(session: TokenSession): CacheRecord | undefined {
   const record = records.get(session);
   if (!record) return undefined;
-  if (session.kvLength() !== record.ids.length || epochOf(session) !== record.epoch) {
+  if (session.kvLength() !== record.ids.length || session.cacheEpoch() !== record.epoch) {
     records.delete(session);
     return undefined;
   }
@@ -121,34 +112,32 @@ export async function keepPrefix(session: TokenSession, keep: number): Promise<v
   records.delete(session);
   if (keep === 0 || !record || !session.truncate) {
     if (record?.ids.length !== 0) await session.reset();
-    records.set(session, { ids: [], ends: [], epoch: epochOf(session) });
+    records.set(session, { ids: [], ends: [], epoch: session.cacheEpoch() });
     return;
   }
   if (keep > record.ids.length) throw new RangeError(`Cannot keep ${keep} of ${record.ids.length} cached ids.`);
   if (keep < record.ids.length) await session.truncate(keep);
-  records.set(session, { ids: record.ids.slice(0, keep), ends: record.ends.filter((n) => n <= keep), epoch: epochOf(session) });
+  records.set(session, { ids: record.ids.slice(0, keep), ends: record.ends.filter((n) => n <= keep), epoch: session.cacheEpoch() });
 }
 
 /**
  * Forwards ids and keeps the record in step. If the forward fails, the record survives only when the cache
- * provably did not change: same length and, when the session has epochs, the same epoch. Without epochs only
- * a cancelled forward is trusted that far (a runtime error can leave the cache longer than its reported
- * length, runtime reference §3); after any other failure the next check starts from an empty cache.
+ * provably did not change: same length and same epoch (a forward refused before it started, e.g. when
+ * cancelled). After any other failure the next check starts from an empty cache.
  */
 export async function forwardRecorded(session: TokenSession, ids: readonly number[], signal: AbortSignal): Promise<Float32Array> {
   const record = currentRecord(session);
   records.delete(session);
-  const epoch = epochOf(session);
+  const epoch = session.cacheEpoch();
   try {
     const logits = await session.forward([...ids], signal);
     if (record) {
       const held = [...record.ids, ...ids];
-      records.set(session, { ids: held, ends: [...record.ends, held.length], epoch: epochOf(session) });
+      records.set(session, { ids: held, ends: [...record.ends, held.length], epoch: session.cacheEpoch() });
     }
     return logits;
   } catch (error) {
-    const unchanged = session.kvLength() === record?.ids.length && epochOf(session) === epoch;
-    if (record && unchanged && (epoch !== undefined || signal.aborted)) records.set(session, record);
+    if (record && session.kvLength() === record.ids.length && session.cacheEpoch() === epoch) records.set(session, record);
     throw error;
   }
 }

@@ -44,6 +44,8 @@ export interface CheckRequest {
   timeoutMs?: number;
   /** Decode the category list even when the verdict is safe (fast path normally stops at the rating). */
   wantCategories?: boolean;
+  /** Which judge answers: 'auto' (default, fast when available), 'fast' (fails without it) or 'json'. */
+  judge?: 'auto' | 'fast' | 'json';
 }
 
 export type CheckEvent =

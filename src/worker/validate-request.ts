@@ -23,6 +23,9 @@ export function validateCheckRequest(request: CheckRequest): void {
   if (request.timeoutMs !== undefined && !(Number.isFinite(request.timeoutMs) && request.timeoutMs >= 0)) {
     throw new AegisInputError('timeoutMs must be a non-negative number of milliseconds.');
   }
+  if (request.judge !== undefined && request.judge !== 'auto' && request.judge !== 'fast' && request.judge !== 'json') {
+    throw new AegisInputError(`judge must be 'auto', 'fast' or 'json', got ${JSON.stringify(request.judge)}.`);
+  }
   validateCustomCategories(request.categories);
   resolvePolicy(request.policy);
 }

@@ -165,7 +165,7 @@ export class ScriptedEngine implements Engine {
         tokenizer,
         contextWindow: spec.contextWindow,
         rollback: !url.includes('no-rollback'),
-        answer: scriptedVerdict,
+        answer: (user, response, written) => this.answerFor(user, response, written, 'tokens'),
         beforeForward: (context) => this.beforeForward(context),
         stats: this.stats.tokens,
       });
@@ -198,7 +198,7 @@ export class ScriptedEngine implements Engine {
     if (delay > 0) await sleep(delay, signal);
     const tokenDelay = Number(marker(judged, 'tokdelay') ?? 0);
     const prefillMs = performance.now() - started;
-    const answer = scriptedAnswer(user, response);
+    const answer = this.answerFor(user, response, {}, 'complete').text;
     let text = '';
     let count = 0;
     let finishReason: Completion['finishReason'] = 'stop';
@@ -230,6 +230,14 @@ export class ScriptedEngine implements Engine {
       prefillMs,
       decodeMs: performance.now() - started - prefillMs,
     };
+  }
+
+  /**
+   * What the model answers, on the JSON path (`complete`) and on the token session (`tokens`). Subclasses
+   * override it to answer from something other than markers (e.g. a planted answer key).
+   */
+  protected answerFor(user: string, response: string | undefined, written: WrittenRatings, _path: 'complete' | 'tokens'): ScriptedAnswer {
+    return scriptedVerdict(user, response, written);
   }
 
   /** The markers' faults, shared by complete() and the token session's forward(). */

@@ -115,7 +115,7 @@ const clampP = (p: number) => Math.min(1 - 1e-6, Math.max(1e-6, p));
 
 export class ScriptedTokenSession implements TokenSession {
   private kv: number[] = [];
-  /** Changes on every reset and failed forward (the engine's cache-identity contract). */
+  /** The engine's cache-identity contract (engine.ts): see cacheEpoch(). */
   private epoch = 0;
   readonly contextWindow: number;
   readonly truncate?: (length: number) => Promise<void>;
@@ -147,14 +147,27 @@ export class ScriptedTokenSession implements TokenSession {
     return this.kv.length;
   }
 
-  async reset(): Promise<void> {
-    this.stats.resets++;
-    this.epoch++;
-    this.kv = [];
-  }
-
+  /**
+   * Changes on reset(), overwrite(), and a forward that fails after appending (the scripted model refusing
+   * what the cache holds); a forward refused before appending (abort, fault markers) keeps it.
+   */
   cacheEpoch(): number {
     return this.epoch;
+  }
+
+  async reset(): Promise<void> {
+    this.stats.resets++;
+    this.kv = [];
+    this.epoch++;
+  }
+
+  /**
+   * Models the engine using the cache for something else (a completion, a reload): afterwards it holds
+   * `ids` (e.g. as many tokens as a prefix had, so only the epoch tells the difference).
+   */
+  overwrite(ids: readonly number[] = []): void {
+    this.kv = [...ids];
+    this.epoch++;
   }
 
   /** The cache's ids (tests and benchmarks read it; the judge never does). */

@@ -18,6 +18,7 @@ export function skewedSession(inner: TokenSession, skew: RollbackSkew): TokenSes
     decode: (ids) => inner.decode(ids),
     forward: (ids, signal) => inner.forward(ids, signal),
     kvLength: () => inner.kvLength() - hidden,
+    cacheEpoch: () => inner.cacheEpoch(),
     async reset() {
       hidden = 0;
       await inner.reset();
