@@ -21,7 +21,7 @@ import { renderCheckPrompt } from '../src/core/prompt.js';
 import type { Rating } from '../src/core/types.js';
 import { Chunker } from '../src/stream/chunker.js';
 import { STREAM_DEFAULTS } from '../src/stream/guard-stream.js';
-import { promptForChunkChecks } from '../src/stream/prompt-budget.js';
+import { promptForChunkChecks } from '../src/windowing/prompt-budget.js';
 import { judgeFast } from '../src/worker/fast-judge.js';
 import type { Judgement } from '../src/worker/judge.js';
 import { NODE_SPEC, NodeFastEngine, checkRequest, judgeContext } from '../test/helpers/node-fast-engine.js';

@@ -17,7 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { renderCheckPrompt } from '../src/core/prompt.js';
 import { Chunker } from '../src/stream/chunker.js';
 import { STREAM_DEFAULTS } from '../src/stream/guard-stream.js';
-import { promptForChunkChecks } from '../src/stream/prompt-budget.js';
+import { promptForChunkChecks } from '../src/windowing/prompt-budget.js';
 import { loadLlama3Tokenizer } from '../test/node/core-llama3-tokenizer.js';
 import { buildLongReplies, loadCompletions, XSTEST_FILES, type LongReply } from './stream-tokens-data.js';
 

@@ -15,6 +15,7 @@ import { resolvePolicy } from '../core/policy.js';
 import { validateCustomCategories } from '../core/taxonomy.js';
 import type { CustomCategory, ModelInfo, Policy, Target, Verdict } from '../core/types.js';
 import { failureVerdict } from '../core/verdict.js';
+import { DEFAULT_MAX_INPUT_CHARS, scaledTimeoutMs, validateMaxInputChars } from '../windowing/limits.js';
 import type { CheckEvent, CheckRequest, ModelSource, Result, ServiceEvent } from '../worker/protocol.js';
 import { guardStream } from '../stream/guard-stream.js';
 import type { GuardStreamEvent, GuardStreamOptions, StreamSource } from '../stream/types.js';
@@ -54,6 +55,8 @@ class GuardClient implements Guard {
   private readonly policy: Policy;
   private readonly categories: CustomCategory[];
   private readonly timeoutMs: number;
+  private readonly timeoutScales: boolean;
+  private readonly maxInputChars: number;
   private readonly makeWorker: () => Worker;
   private source: ModelSource;
   private connection: WorkerConnection;
@@ -75,6 +78,9 @@ class GuardClient implements Guard {
     const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
     if (!(Number.isFinite(timeout) && timeout >= 0)) throw new AegisInputError('timeout must be a non-negative number of milliseconds.');
     this.timeoutMs = timeout;
+    this.timeoutScales = options.timeout === undefined;
+    this.maxInputChars = options.maxInputChars ?? DEFAULT_MAX_INPUT_CHARS;
+    validateMaxInputChars(this.maxInputChars);
     this.source = toModelSource(options.model, pageBase());
     const persistent = resolvePersistentCache(options.persistentCache);
     if (persistent) {
@@ -229,7 +235,8 @@ class GuardClient implements Guard {
       ...(target === 'response' ? { response } : {}),
       categories: this.categories,
       policy: this.policy,
-      timeoutMs: this.timeoutMs,
+      timeoutMs: this.timeoutScales ? scaledTimeoutMs(this.timeoutMs, user.length + (response?.length ?? 0)) : this.timeoutMs,
+      maxInputChars: this.maxInputChars,
       ...(options.wantCategories ? { wantCategories: true } : {}),
       ...(options.judge && options.judge !== 'auto' ? { judge: options.judge } : {}),
     };

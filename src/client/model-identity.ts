@@ -1,6 +1,6 @@
 /**
  * What identifies the model a guard will run, for keys of stored verdicts: the resolved model (id, variant,
- * weights folder, model library) and digests of the two files that pin its behaviour, `tensor-cache.json`
+ * weights folder, model library, context window) and digests of the two files that pin its behaviour, `tensor-cache.json`
  * (the weight index: every tensor, shard and shard checksum) and `mlc-chat-config.json`. New weights at the
  * same URL give another identity, and old verdicts are simply never found again.
  *
@@ -94,6 +94,8 @@ export async function modelIdentity(source: ModelSource): Promise<string | undef
         folder,
         // Without an explicit library the worker uses WebLLM's stock one for the base model (pinned version).
         modelLib: spec.modelLibUrl ?? `stock:${spec.baseModel}`,
+        // Texts longer than one check are judged in windows sized to it: another window, other verdicts.
+        contextWindow: spec.contextWindow,
         record: spec.record ?? null,
         files,
       }),

@@ -15,7 +15,7 @@ import { AegisAbortError, AegisInputError } from '../core/errors.js';
 import { OUTPUT_LEAD } from '../core/parse.js';
 import { decide, requestKey } from '../core/policy.js';
 import { renderCheckPrompt } from '../core/prompt.js';
-import type { Verdict, ViolatedCategory } from '../core/types.js';
+import type { TextSpan, Verdict, ViolatedCategory } from '../core/types.js';
 import type { CheckRequest, ModelSource } from '../worker/protocol.js';
 import { canonicalJson, modelIdentity, sha256Hex } from './model-identity.js';
 import { VerdictStore, type StoredVerdict } from './verdict-store.js';
@@ -68,11 +68,18 @@ const isCategory = (c: unknown): c is ViolatedCategory =>
   typeof c === 'object' && c !== null && typeof (c as ViolatedCategory).name === 'string' &&
   ((c as ViolatedCategory).code === null || typeof (c as ViolatedCategory).code === 'string');
 
+const isOffset = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+const isSpan = (s: unknown): s is TextSpan =>
+  typeof s === 'object' && s !== null && isOffset((s as TextSpan).start) && isOffset((s as TextSpan).end) && (s as TextSpan).start <= (s as TextSpan).end;
+
 /** A stored entry read back: only if it has the shape this version writes (anything else is a miss). */
 function readable(stored: StoredVerdict | undefined, request: CheckRequest): stored is StoredVerdict {
   if (typeof stored !== 'object' || stored === null) return false;
   const p = stored.unsafeProbability;
   return (
+    typeof stored.safe === 'boolean' &&
+    (stored.windows === undefined || (isOffset(stored.windows) && stored.windows > 0)) &&
+    (stored.unsafeSpans === undefined || (Array.isArray(stored.unsafeSpans) && stored.unsafeSpans.every(isSpan))) &&
     stored.target === request.target &&
     (stored.rating === 'safe' || stored.rating === 'unsafe') &&
     Array.isArray(stored.categories) &&
@@ -168,10 +175,15 @@ export class PersistentVerdicts {
     })();
     const stored = await (signal ? abortable(found, signal) : found);
     if (!readable(stored, request)) return undefined;
-    const { unsafeProbability } = stored;
+    const { unsafeProbability, windows, unsafeSpans } = stored;
+    // A single check's decision is made again under the request's policy (which is part of the key); a
+    // windowed one was made per window and is read back.
+    const safe =
+      windows === undefined
+        ? decide({ rating: stored.rating, categories: stored.categories, unsafeProbability, failed: false }, request.policy)
+        : stored.safe;
     return {
-      // The decision is made again under the request's policy (part of the key), never read back.
-      safe: decide({ rating: stored.rating, categories: stored.categories, unsafeProbability, failed: false }, request.policy),
+      safe,
       target: request.target,
       rating: stored.rating,
       categories: stored.categories.map((c) => ({ code: c.code, name: c.name })),
@@ -180,6 +192,8 @@ export class PersistentVerdicts {
       raw: stored.raw,
       timings: { queuedMs: 0, prefillMs: 0, decodeMs: 0, totalMs: performance.now() - started },
       tokens: { prompt: 0, completion: 0 },
+      ...(windows === undefined ? {} : { windows }),
+      ...(unsafeSpans === undefined ? {} : { unsafeSpans: unsafeSpans.map((s) => ({ start: s.start, end: s.end })) }),
     };
   }
 
@@ -196,6 +210,8 @@ export class PersistentVerdicts {
           categories: verdict.categories.map((c) => ({ code: c.code, name: c.name })),
           ...(verdict.unsafeProbability === undefined ? {} : { unsafeProbability: verdict.unsafeProbability }),
           raw: verdict.raw,
+          ...(verdict.windows === undefined ? {} : { windows: verdict.windows }),
+          ...(verdict.unsafeSpans === undefined ? {} : { unsafeSpans: verdict.unsafeSpans.map((s) => ({ start: s.start, end: s.end })) }),
         });
       })
       .catch(() => undefined)

@@ -51,8 +51,18 @@ export interface GuardOptions {
   threshold?: number;
   /** Category codes that never block on their own, e.g. `['S12']`. */
   ignoreCategories?: string[];
-  /** Milliseconds a check may run once started (queue time excluded). Default 30000; 0 disables. */
+  /**
+   * Milliseconds a check may run once started (queue time excluded); 0 disables. It covers the whole check,
+   * every window of a long text included. Default: 30000 per started 16,000 characters of the checked texts
+   * (a text judged in n windows gets about n times 30 s).
+   */
   timeout?: number;
+  /**
+   * Longest text (prompt or reply, in UTF-16 code units) a check judges; a longer one is not judged and
+   * blocks with an `input-too-long` failure, even with `failMode: 'open'`. Default 1,000,000; `Infinity`
+   * removes the limit.
+   */
+  maxInputChars?: number;
   /** Bring your own worker (it must run `aegis-guard/worker`), or a factory used again after a crash. */
   worker?: Worker | (() => Worker);
   /** Load the model right away (default) or on the first check. */

@@ -2,8 +2,8 @@
  * The on-device store of verdicts: IndexedDB, least recently used entries evicted beyond a cap.
  *
  * An entry is { key, usedAt, verdict }: the key is a hex SHA-256 digest (persistent-verdicts.ts says of
- * what), the verdict holds only what the model said (rating, categories, probability, its raw answer), never
- * a judged text. Lookups and writes that arrive in the same task share one transaction, so a history of 500
+ * what), the verdict holds only what the model said (rating, categories, probability, its raw answer, and for
+ * a windowed check the window count and the unsafe spans as offsets), never a judged text. Lookups and writes that arrive in the same task share one transaction, so a history of 500
  * messages costs a handful of transactions, not 500.
  *
  * Everything here is best effort: without IndexedDB (some private modes, a blocked or full storage) lookups
@@ -13,7 +13,8 @@ import { AegisError } from '../core/errors.js';
 import type { Verdict } from '../core/types.js';
 
 /** What is kept of a verdict (see the header); the rest is rebuilt on a hit. */
-export type StoredVerdict = Pick<Verdict, 'safe' | 'target' | 'rating' | 'categories' | 'raw'> & { unsafeProbability?: number };
+export type StoredVerdict = Pick<Verdict, 'safe' | 'target' | 'rating' | 'categories' | 'raw'> &
+  Partial<Pick<Verdict, 'unsafeProbability' | 'windows' | 'unsafeSpans'>>;
 
 interface Entry {
   key: string;

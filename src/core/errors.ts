@@ -13,6 +13,7 @@ export type AegisErrorCode =
   | 'model-load-failed'
   | 'model-not-loaded'
   | 'context-window-exceeded'
+  | 'input-too-long'
   | 'device-lost'
   | 'aborted'
   | 'timeout'
@@ -93,6 +94,27 @@ export class ContextWindowExceededError extends AegisError {
   }
   override details() {
     return { promptTokens: this.promptTokens, contextWindow: this.contextWindow };
+  }
+}
+
+/**
+ * A text to check is longer than the guard's `maxInputChars` (default 1,000,000 characters): it is not
+ * judged at all, and the check blocks (whatever the fail mode: a padded message must not slip through).
+ */
+export class InputTooLongError extends AegisError {
+  override readonly code = 'input-too-long';
+  override name = 'InputTooLongError';
+  constructor(
+    message: string,
+    /** Length of the longest text of the check, in UTF-16 code units (JavaScript string length). */
+    readonly length?: number,
+    readonly maxInputChars?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+  override details() {
+    return { length: this.length, maxInputChars: this.maxInputChars };
   }
 }
 
@@ -200,6 +222,8 @@ export function errorFromWire(wire: WireError): AegisError {
         return new ModelNotLoadedError(wire.message);
       case 'ContextWindowExceededError':
         return new ContextWindowExceededError(wire.message, num(d.promptTokens), num(d.contextWindow));
+      case 'InputTooLongError':
+        return new InputTooLongError(wire.message, num(d.length), num(d.maxInputChars));
       case 'DeviceLostError':
         return new DeviceLostError(wire.message);
       case 'AegisAbortError':

@@ -85,6 +85,12 @@ export interface VerdictTokens {
   completion: number;
 }
 
+/** A range of a judged text, as UTF-16 offsets (JavaScript string indices): `text.slice(start, end)`. */
+export interface TextSpan {
+  start: number;
+  end: number;
+}
+
 /** The guard's judgement of one text. */
 export interface Verdict {
   /** The decision after policy: true means the text may be shown. */
@@ -104,6 +110,19 @@ export interface Verdict {
   failure?: { code: string; message: string };
   timings: VerdictTimings;
   tokens: VerdictTokens;
+  /**
+   * Set when the text was too long for one check and was judged in overlapping windows: how many windows
+   * were judged (the check stops at the first window that blocks, unless categories were asked for). The
+   * other fields then sum (timings, tokens) or merge (categories; `unsafeProbability` is the maximum) the
+   * windows' results, and `raw` is the output of the first window that blocked (else of the first window).
+   */
+  windows?: number;
+  /**
+   * With `windows`: the parts of the judged text (the prompt for a prompt check, the reply for a reply
+   * check) whose windows the model rated unsafe under the policy, merged, in order; empty when none was.
+   * Each span is a whole window, context overlap included, so the unsafe content lies inside it.
+   */
+  unsafeSpans?: TextSpan[];
 }
 
 /** Early word on a running check: the rating is known, categories may still be decoding. */

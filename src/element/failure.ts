@@ -12,6 +12,7 @@ const NAME_BY_CODE: Record<AegisErrorCode, string> = {
   'model-load-failed': 'ModelLoadError',
   'model-not-loaded': 'ModelNotLoadedError',
   'context-window-exceeded': 'ContextWindowExceededError',
+  'input-too-long': 'InputTooLongError',
   'device-lost': 'DeviceLostError',
   aborted: 'AegisAbortError',
   timeout: 'AegisTimeoutError',

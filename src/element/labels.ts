@@ -102,6 +102,7 @@ const defaults: AegisGuardLabels = {
     'model-load-failed': 'the safety model could not be loaded.',
     'model-not-loaded': 'the safety model is not loaded.',
     'context-window-exceeded': 'the message is too long for the safety model.',
+    'input-too-long': 'the message is too long to check.',
     'device-lost': 'the GPU stopped responding.',
     timeout: 'the check took too long.',
     'worker-crashed': 'the safety worker stopped.',

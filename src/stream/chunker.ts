@@ -2,16 +2,18 @@
  * The hold-back buffer: collects streamed reply text and cuts it into chunks to judge, each sent with a
  * little already-judged context before it.
  *
- * Cuts fall only between pre-tokenizer pieces (see token-estimate.ts), so a cut never splits a word or a
- * surrogate pair, and never before the buffer's last piece while the stream is open (that piece may still
- * grow). A chunk closes once it holds `chunkTokens` estimated tokens: at the last sentence end (., !, ?, …
- * followed by a space, or a line break) in its second half, or else right at the token limit.
+ * Cuts fall only between pre-tokenizer pieces (src/windowing/token-estimate.ts), so a cut never splits a
+ * word or a surrogate pair, and never before the buffer's last piece while the stream is open (that piece
+ * may still grow). A chunk closes once it holds `chunkTokens` estimated tokens: at the last sentence end (.,
+ * !, ?, … followed by a space, or a line break) in its second half, or else right at the token limit (the
+ * windowing core's rule, src/windowing/cut.ts, in its 'reach' mode; long checks use the same rule).
  *
  * Each check sends `context + chunk`, where the context is the last `contextTokens` of the text before the
  * chunk: unsafe content cut in two by a chunk boundary is seen whole by the second check. The work is
  * linear in the reply: every character is sent once as new text and at most once more as context.
  */
-import { pieces, type Piece } from './token-estimate.js';
+import { closeWindow, contextStartIndex, endsSentence } from '../windowing/cut.js';
+import { pieces, type Piece } from '../windowing/token-estimate.js';
 
 export interface ChunkerOptions {
   /** New text per check, in estimated tokens. */
@@ -37,13 +39,6 @@ export interface PlannedChunk {
   /** The new text is only whitespace: it cannot carry content, so the guard releases it without a check. */
   blank: boolean;
 }
-
-/** A sentence ends after ., !, ?, … (and closing quotes or brackets) before a space, or at a line break. */
-const SENTENCE_PUNCTUATION = /[.!?…。！？]["'”’)\]]*$/u;
-const LINE_BREAK_END = /[\r\n\u2028\u2029]$/u;
-const STARTS_WITH_SPACE = /^\s/u;
-/** A sentence end is only used when it leaves the chunk at least this full. */
-const MIN_SENTENCE_FILL = 0.5;
 
 export class Chunker {
   private reply = '';
@@ -95,38 +90,21 @@ export class Chunker {
   /** Cuts the next chunk off the buffer, if one is complete (or, at the end, whatever is left). */
   private cut(final: boolean): PlannedChunk | undefined {
     const list = this.buffered;
+    const textOf = (p: Piece | undefined) => (p ? this.reply.slice(p.start, p.end) : undefined);
     // While the stream is open, the last piece may still grow: never cut after it.
-    const usable = final ? list.length : list.length - 1;
-    if (usable <= 0) return undefined;
-    const { chunkTokens } = this.options;
-    let total = 0;
-    let limit = -1;
-    let sentenceEnd = -1;
-    for (let i = 0; i < usable; i++) {
-      total += list[i]!.tokens;
-      if (total >= chunkTokens * MIN_SENTENCE_FILL && this.endsSentence(i)) sentenceEnd = i;
-      if (total >= chunkTokens) {
-        limit = i;
-        break;
-      }
-    }
-    if (limit < 0) {
-      if (!final) return undefined;
-      limit = usable - 1;
-      sentenceEnd = -1;
-    }
-    const last = sentenceEnd >= 0 ? sentenceEnd : limit;
+    const last = closeWindow(
+      {
+        count: final ? list.length : list.length - 1,
+        tokens: (i) => list[i]!.tokens,
+        endsSentence: (i) => endsSentence(textOf(list[i])!, textOf(list[i + 1])),
+      },
+      this.options.chunkTokens,
+      'reach',
+      final,
+    );
+    if (last < 0) return undefined;
     const taken = list.splice(0, last + 1);
     return this.makeChunk(taken[taken.length - 1]!.end, taken.reduce((n, p) => n + p.tokens, 0));
-  }
-
-  private endsSentence(i: number): boolean {
-    const piece = this.buffered[i]!;
-    const text = this.reply.slice(piece.start, piece.end);
-    if (LINE_BREAK_END.test(text)) return true;
-    const next = this.buffered[i + 1];
-    if (!next || !SENTENCE_PUNCTUATION.test(text)) return false;
-    return STARTS_WITH_SPACE.test(this.reply.slice(next.start, next.end));
   }
 
   private makeChunk(end: number, tokens: number): PlannedChunk {
@@ -155,10 +133,6 @@ export function contextStartBefore(text: string, position: number, contextTokens
   const window = pieces(text.slice(windowStart, position));
   // The window may begin inside a piece; that piece is not a safe boundary.
   const first = windowStart > 0 ? 1 : 0;
-  let total = 0;
-  for (let i = window.length - 1; i >= first; i--) {
-    total += window[i]!.tokens;
-    if (total >= contextTokens) return windowStart + window[i]!.start;
-  }
-  return windowStart + (window[first]?.start ?? position - windowStart);
+  const i = contextStartIndex((j) => window[j]!.tokens, window.length, contextTokens, 'reach', first);
+  return i < window.length ? windowStart + window[i]!.start : position;
 }

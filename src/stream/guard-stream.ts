@@ -20,14 +20,14 @@ import { AegisAbortError, AegisInputError } from '../core/errors.js';
 import type { Verdict } from '../core/types.js';
 import type { Guard } from '../client/types.js';
 import { Chunker, type PlannedChunk } from './chunker.js';
-import { promptForChunkChecks } from './prompt-budget.js';
+import { DEFAULT_PROMPT_TOKENS, promptForChunkChecks } from '../windowing/prompt-budget.js';
 import { assertStreamSource, readDeltas, type DeltaReader } from './source.js';
 import type { GuardStreamEvent, GuardStreamOptions, StreamSource } from './types.js';
 
 export const STREAM_DEFAULTS = Object.freeze({
   chunkTokens: 200,
   contextTokens: 50,
-  promptTokens: 200,
+  promptTokens: DEFAULT_PROMPT_TOKENS,
   maxPendingChecks: 2,
   release: 'after-check' as const,
 });

@@ -4,5 +4,5 @@
  */
 export { guardStream, STREAM_DEFAULTS, type ResponseChecker } from './guard-stream.js';
 export type { GuardStreamEvent, GuardStreamOptions, StreamSource } from './types.js';
-export { estimateTokens } from './token-estimate.js';
-export { PROMPT_ELISION } from './prompt-budget.js';
+export { estimateTokens } from '../windowing/token-estimate.js';
+export { PROMPT_ELISION } from '../windowing/prompt-budget.js';

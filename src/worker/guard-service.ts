@@ -32,13 +32,14 @@ import { judgeByJson } from './json-judge.js';
 import type { Judge, Judgement } from './judge.js';
 import type { CheckEvent, CheckRequest, GuardServiceApi, ModelSource, Result, ServiceEvent } from './protocol.js';
 import { validateCheckRequest } from './validate-request.js';
+import { windowed } from './windowed-judge.js';
 import { LruCache } from './verdict-cache.js';
 import { failureVerdict, verdictFromJudgement } from '../core/verdict.js';
 
 export interface GuardServiceOptions {
   /** Finished judgements kept for repeats. Default 512. */
   cacheSize?: number;
-  /** Picks the judge for a request; default: the fast judge when the engine offers token access, else JSON. */
+  /** Picks the judge for a request; default: the fast judge when the engine offers token access, else JSON (windowed for long texts). */
   selectJudge?: (engine: Engine, request: CheckRequest) => Judge;
 }
 
@@ -82,7 +83,7 @@ export class GuardService implements GuardServiceApi {
     options: GuardServiceOptions = {},
   ) {
     this.cache = new LruCache(options.cacheSize ?? 512);
-    this.selectJudge = options.selectJudge ?? defaultJudge;
+    this.selectJudge = options.selectJudge ?? ((e, r) => windowed(defaultJudge(e, r)));
     engine.onDeviceLost((error) => this.onDeviceLost(error));
   }
 

@@ -46,6 +46,8 @@ export interface CheckRequest {
   wantCategories?: boolean;
   /** Which judge answers: 'auto' (default, fast when available), 'fast' (fails without it) or 'json'. */
   judge?: 'auto' | 'fast' | 'json';
+  /** Longest text (prompt or reply) the check judges; longer fails with `input-too-long`. Default 1,000,000. */
+  maxInputChars?: number;
 }
 
 export type CheckEvent =

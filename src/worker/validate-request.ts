@@ -5,6 +5,7 @@
 import { AegisInputError } from '../core/errors.js';
 import { resolvePolicy } from '../core/policy.js';
 import { validateCustomCategories } from '../core/taxonomy.js';
+import { validateMaxInputChars } from '../windowing/limits.js';
 import type { CheckRequest } from './protocol.js';
 
 export function validateCheckRequest(request: CheckRequest): void {
@@ -26,6 +27,7 @@ export function validateCheckRequest(request: CheckRequest): void {
   if (request.judge !== undefined && request.judge !== 'auto' && request.judge !== 'fast' && request.judge !== 'json') {
     throw new AegisInputError(`judge must be 'auto', 'fast' or 'json', got ${JSON.stringify(request.judge)}.`);
   }
+  if (request.maxInputChars !== undefined) validateMaxInputChars(request.maxInputChars);
   validateCustomCategories(request.categories);
   resolvePolicy(request.policy);
 }

@@ -126,15 +126,20 @@ describe('policy and limits per guard', () => {
     }
   });
 
-  test('a check longer than the context window fails closed before any forward', async () => {
+  test('a check longer than the context window is judged in windows that each fit it, on one prefill of the prefix', async () => {
+    // (It used to fail closed with context-window-exceeded; long texts are now judged, see long-checks.test.ts.)
     const t = createTestGuard({ model: { weightsUrl: FAST, contextWindow: 1024 } });
     try {
       const v = await t.guard.checkPrompt('word '.repeat(800));
-      expect(v).toMatchObject({ safe: false, source: 'failure', failure: { code: 'context-window-exceeded' } });
-      const short = await t.guard.checkPrompt('short one');
-      expect(short.safe).toBe(true);
-      // Every token forwarded belongs to the short check.
-      expect((await t.stats()).tokens.forwards.reduce((a, b) => a + b)).toBe(short.tokens.prompt);
+      expect(v).toMatchObject({ safe: true, source: 'model', unsafeSpans: [], timings: { prefixReused: false } });
+      expect(v.windows).toBeGreaterThanOrEqual(2);
+      const late = await t.guard.checkPrompt(`${'word '.repeat(800)}[[unsafe]]`);
+      expect(late).toMatchObject({ safe: false, timings: { prefixReused: true } });
+      expect(late.unsafeSpans![0]!.end).toBe(4000 + '[[unsafe]]'.length);
+      // The scripted cache holds at most 1,024 tokens and throws beyond: every window fitted. One prefix prefill.
+      const stats = await t.stats();
+      expect(stats.tokens.prefillsFromEmpty).toBe(1);
+      expect((await t.guard.checkPrompt('short one')).safe).toBe(true);
     } finally {
       t.guard.dispose();
     }

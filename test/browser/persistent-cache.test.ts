@@ -87,6 +87,17 @@ describe('a returning visitor', () => {
     await second.guard.ready;
     expect((await second.stats()).tokens.forwards).toEqual([]);
   });
+
+  test('a long text judged in windows comes back with its windows and unsafe spans; another context window is another key', async () => {
+    const text = `${'word '.repeat(40_000)}[[unsafe]]`;
+    const small = { model: { weightsUrl: MODEL_A, contextWindow: 1024 } };
+    const judged = await guard(small).guard.checkPrompt(text);
+    expect(judged).toMatchObject({ source: 'model', safe: false });
+    expect(judged.windows).toBeGreaterThanOrEqual(2);
+    const recalled = await guard(small).guard.checkPrompt(text);
+    expect(recalled).toMatchObject({ source: 'cache', safe: false, windows: judged.windows, unsafeSpans: judged.unsafeSpans });
+    expect((await guard({ model: { weightsUrl: MODEL_A, contextWindow: 2048 } }).guard.checkPrompt(text)).source).toBe('model');
+  });
 });
 
 describe('what is stored', () => {

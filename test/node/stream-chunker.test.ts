@@ -4,8 +4,8 @@
  */
 import { describe, expect, test } from 'vitest';
 import { Chunker, contextStartBefore, type PlannedChunk } from '../../src/stream/chunker.js';
-import { PROMPT_ELISION, promptForChunkChecks } from '../../src/stream/prompt-budget.js';
-import { estimateTokens, pieces } from '../../src/stream/token-estimate.js';
+import { PROMPT_ELISION, promptForChunkChecks } from '../../src/windowing/prompt-budget.js';
+import { estimateTokens, pieces } from '../../src/windowing/token-estimate.js';
 import { loadCompletions, XSTEST_FILES } from '../../bench/stream-tokens-data.js';
 
 function plan(deltas: string[], options = { chunkTokens: 40, contextTokens: 10 }): PlannedChunk[] {

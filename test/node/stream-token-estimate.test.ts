@@ -3,7 +3,7 @@
  * so chunks sized by it hold no more real tokens than intended.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import { estimateTokens, pieces } from '../../src/stream/token-estimate.js';
+import { estimateTokens, pieces } from '../../src/windowing/token-estimate.js';
 import { loadCompletions, XSTEST_FILES } from '../../bench/stream-tokens-data.js';
 import { loadLlama3Tokenizer, type Llama3Tokenizer } from './core-llama3-tokenizer.js';
 

@@ -1,6 +1,6 @@
 /**
- * Approximate Llama-3 token counts on the main thread, where no tokenizer is loaded (the real one lives in
- * the worker, inside WebLLM).
+ * Approximate Llama-3 token counts where no tokenizer is at hand: on the main thread (the real one lives in
+ * the worker, inside WebLLM) and in the worker when the engine offers no token access.
  *
  * How: text is split with the Llama-3 pre-tokenizer's own pattern (the regex its BPE runs on: contractions,
  * letter runs with one leading non-letter, 1-3 digit groups, punctuation runs, whitespace). BPE never merges
@@ -9,8 +9,11 @@
  * were fitted against the real tokenizer on XSTest replies and kept on the high side, so a chunk sized to N
  * estimated tokens holds at most about N real ones (test/node/stream-token-estimate.test.ts measures it).
  *
- * Pieces are also the only places the chunker cuts text: a cut between pieces never splits a word, a digit
- * group or a UTF-16 surrogate pair (the pattern runs in unicode mode, so a pair is one code point).
+ * Pieces are also the only places windows are cut: a cut between pieces never splits a word, a digit group
+ * or a UTF-16 surrogate pair (the pattern runs in unicode mode, so a pair is one code point), and is a token
+ * boundary of the real tokenizer (its BPE never merges across pieces). One exception bounds the work per
+ * piece: a piece longer than {@link MAX_PIECE_CHARS} (a run of thousands of letters or spaces) is split into
+ * parts of that length, still between code points.
  */
 
 /** The Llama-3 pre-tokenizer pattern (unicode mode). */
@@ -43,31 +46,54 @@ export function estimatePieceTokens(piece: string): number {
   return Math.max(1, Math.ceil(codePoints / 2) + 2 * astral);
 }
 
-/** One piece of text: where it ends (exclusive, in UTF-16 units) and its estimated tokens. */
+/** One piece of text: where it starts and ends (exclusive), in UTF-16 units, and its estimated tokens. */
 export interface Piece {
   start: number;
   end: number;
   tokens: number;
 }
 
-/** Splits `text` (from `from` on) into pre-tokenizer pieces with their estimates. */
-export function pieces(text: string, from = 0): Piece[] {
-  const out: Piece[] = [];
+/** Longest piece, in UTF-16 units; longer pre-tokenizer pieces are split (see the header). */
+export const MAX_PIECE_CHARS = 64;
+
+/** `at`, moved back by one when it falls between the two halves of a surrogate pair. */
+export function codePointBoundary(text: string, at: number): number {
+  const before = text.charCodeAt(at - 1);
+  const after = text.charCodeAt(at);
+  return before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff ? at - 1 : at;
+}
+
+/**
+ * The pieces of `text` from `from` on, lazily (a scan can stop and resume: the pattern only looks ahead).
+ * `from` must be a piece start (0, or the start of a piece from an earlier scan).
+ */
+export function* iteratePieces(text: string, from = 0): Generator<Piece, void, undefined> {
   const re = new RegExp(PIECE_PATTERN.source, PIECE_PATTERN.flags);
   re.lastIndex = from;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    if (m[0].length === 0) {
+    const match = m[0];
+    if (match.length === 0) {
       re.lastIndex++;
       continue;
     }
-    out.push({ start: m.index, end: m.index + m[0].length, tokens: estimatePieceTokens(m[0]) });
+    const end = m.index + match.length;
+    for (let start = m.index; start < end; ) {
+      // A split lands on a code point boundary; a part is never empty (a pair is 2 units, the limit more).
+      const cut = end - start <= MAX_PIECE_CHARS ? end : codePointBoundary(text, start + MAX_PIECE_CHARS);
+      yield { start, end: cut, tokens: estimatePieceTokens(text.slice(start, cut)) };
+      start = cut;
+    }
   }
-  return out;
+}
+
+/** Splits `text` (from `from` on, a piece start) into pieces with their estimates. */
+export function pieces(text: string, from = 0): Piece[] {
+  return Array.from(iteratePieces(text, from));
 }
 
 /** Estimated Llama-3 tokens of `text`. */
 export function estimateTokens(text: string): number {
   let total = 0;
-  for (const p of pieces(text)) total += p.tokens;
+  for (const p of iteratePieces(text)) total += p.tokens;
   return total;
 }
