@@ -23,13 +23,18 @@ const browser = (args: string[]) => ({
 });
 
 export default defineConfig({
-  plugins: [fixtureServer({ fixtures: 'test/fixtures', shared: '../shared' })],
-  server: { fs: { allow: ['.', '../shared'] } },
+  // Everything the tests load comes from the project itself (fixtures, node_modules): a plain clone with nothing
+  // beside it runs them all.
+  plugins: [fixtureServer({ fixtures: 'test/fixtures' })],
+  server: { fs: { allow: ['.'] } },
   optimizeDeps: {
     include: ['lit', 'lit/decorators.js', 'lit/directives/class-map.js', 'comlink', '@mlc-ai/web-llm', '@mlc-ai/web-tokenizers', 'ai', 'ai/test', 'openai', 'deep-chat'],
   },
   worker: { format: 'es' },
   test: {
+    // expect.poll waits for a condition, not a duration: on a busy 2-core machine a worker's first start can
+    // take seconds, so the default 1 s would make a correct test fail. A wrong one still fails, after 20 s.
+    expect: { poll: { timeout: 20_000 } },
     projects: [
       {
         extends: true,

@@ -1,12 +1,25 @@
 /**
  * The fixed public corpora the benchmarks read from ../shared/datasets (Node only). See that folder's README
- * for sources and licences.
+ * for sources and licences. The folder exists on development machines only (it is not part of the project):
+ * without it a benchmark stops with a message naming the file it needs.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const DATASETS = fileURLToPath(new URL('../../shared/datasets/', import.meta.url));
+
+/** The path of a dataset file, or an error that says what is missing and where it is expected. */
+export function datasetFile(relative: string): string {
+  const path = DATASETS + relative;
+  if (!existsSync(path)) {
+    throw new Error(
+      `Missing public dataset ${relative}: expected at ${path} (../shared/datasets beside the project, present on ` +
+        'development machines only). The benchmarks that measure on public data need it; the tests do not.',
+    );
+  }
+  return path;
+}
 
 /** An OpenAI moderation sample: the prompt and its labels (S, H, V, HR, SH, S3, H2, V2; missing = unknown). */
 export interface ModerationSample {
@@ -16,7 +29,7 @@ export interface ModerationSample {
 
 /** openai/moderation-api-release samples-1680.jsonl.gz, in file order. */
 export function openAiModerationPrompts(): ModerationSample[] {
-  const text = gunzipSync(readFileSync(`${DATASETS}openai-moderation/samples-1680.jsonl.gz`)).toString('utf8');
+  const text = gunzipSync(readFileSync(datasetFile('openai-moderation/samples-1680.jsonl.gz'))).toString('utf8');
   return text
     .split('\n')
     .filter((line) => line.trim() !== '')
@@ -73,7 +86,7 @@ export interface XsTestReply {
 /** paul-rottger/exaggerated-safety model completions (both models, file order). */
 export function xsTestReplies(): XsTestReply[] {
   return (['gpt4', 'mistralinstruct'] as const).flatMap((model) =>
-    parseCsv(readFileSync(`${DATASETS}xstest/xstest_v2_completions_${model}.csv`, 'utf8')).map((r) => {
+    parseCsv(readFileSync(datasetFile(`xstest/xstest_v2_completions_${model}.csv`), 'utf8')).map((r) => {
       const promptUnsafe = r.type!.startsWith('contrast_');
       return {
         model,

@@ -3,12 +3,9 @@
  * are short (a few hundred tokens), so long replies are built by concatenating them in dataset order.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parseCsv } from './corpora.js';
+import { datasetFile, parseCsv } from './corpora.js';
 
 export const XSTEST_FILES = ['xstest_v2_completions_gpt4.csv', 'xstest_v2_completions_mistralinstruct.csv'];
-
-const datasetDir = fileURLToPath(new URL('../../shared/datasets/xstest/', import.meta.url));
 
 export interface Completion {
   id: string;
@@ -18,7 +15,7 @@ export interface Completion {
 
 /** The completions of one XSTest file, in dataset order (rows without a completion are skipped). */
 export function loadCompletions(file: string): Completion[] {
-  const records = parseCsv(readFileSync(datasetDir + file, 'utf8'));
+  const records = parseCsv(readFileSync(datasetFile(`xstest/${file}`), 'utf8'));
   for (const column of ['id', 'prompt', 'completion']) {
     if (records[0] && !(column in records[0])) throw new Error(`${file}: no column ${column}`);
   }

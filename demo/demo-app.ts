@@ -48,6 +48,10 @@ interface ChatMessage {
   forId?: string;
   /** For a prompt: whether it was sent. */
   delivery?: Delivery;
+  /** For a prompt being checked: its text, to put back into the message box if it is not sent. */
+  draft?: string;
+  /** The text that was put back into the message box. */
+  restored?: string;
 }
 
 const DELIVERY_TEXT: Record<Delivery, string> = {
@@ -129,6 +133,13 @@ class DemoApp {
     try {
       const { name, files } = filesFromInput(list);
       const plan = await planLocalModel(name, files);
+      const gpu = this.panel.gpu;
+      if (plan.variant === 'q4f16_1' && gpu?.ok && !gpu.report.shaderF16) {
+        // Storing gigabytes this GPU cannot run helps no one: say so before anything is written.
+        throw new LocalModelError(
+          'This folder holds the `q4f16_1` build, which needs the WebGPU feature `shader-f16`, and this GPU has none. Pick a `q4f32_1` build (`build-model --quantization q4f32_1`).',
+        );
+      }
       const stored = await storeLocalModel(plan, this.options.pageUrl ?? document.baseURI, (storing) => this.update(() => (this.panel.storing = storing)));
       this.update(() => (this.panel.storing = undefined));
       this.chooseModel({ kind: 'local', name, variant: plan.variant, bytes: plan.totalBytes, ...stored });
@@ -162,8 +173,31 @@ class DemoApp {
     const field = form.elements.namedItem('prompt') as HTMLTextAreaElement;
     const text = field.value.trim();
     if (!text) return;
+    // The box empties as the message goes out; if it is not sent (blocked, or not checkable) it comes back.
     field.value = '';
-    this.addMessage({ role: 'user', text, delivery: 'checking' });
+    this.addMessage({ role: 'user', text, delivery: 'checking', draft: text });
+  }
+
+  private promptField(): HTMLTextAreaElement | null {
+    return this.root.querySelector<HTMLTextAreaElement>('form.prompt textarea[name="prompt"]');
+  }
+
+  /** A prompt that was not sent goes back into the message box, unless something new was typed there. */
+  private restoreDraft(message: ChatMessage): void {
+    const field = this.promptField();
+    if (!field || message.draft === undefined) return;
+    if (field.value.trim() === '') {
+      field.value = message.draft;
+      message.restored = message.draft;
+    }
+    message.draft = undefined;
+  }
+
+  /** A prompt sent after all (it was judged again once the model loaded) leaves the box it was put back into. */
+  private clearRestored(message: ChatMessage): void {
+    const field = this.promptField();
+    if (field && message.restored !== undefined && field.value === message.restored) field.value = '';
+    message.draft = message.restored = undefined;
   }
 
   private addReply(form: HTMLFormElement): void {
@@ -191,6 +225,8 @@ class DemoApp {
   private setDelivery(message: ChatMessage | undefined, delivery: Delivery): void {
     if (message?.role !== 'user' || message.delivery === delivery) return;
     this.update(() => (message.delivery = delivery));
+    if (delivery === 'sent') this.clearRestored(message);
+    else if (delivery === 'blocked' || delivery === 'failed') this.restoreDraft(message);
   }
 
   private onVerdict(event: AegisVerdictEvent): void {
@@ -219,6 +255,7 @@ class DemoApp {
       <aegis-guard
         id=${m.id}
         role=${m.role}
+        label=${m.role === 'user' ? `Your message #${m.n}` : `Reply #${m.n}`}
         for=${m.forId ?? nothing}
         badge
         .guard=${this.options.guard}
@@ -304,7 +341,7 @@ class DemoApp {
           <h1>aegis-guard</h1>
           <p>Every message is judged by AegisGuard 2.0 on this device, in the browser, before it is shown. Nothing is sent anywhere.</p>
         </header>
-        <div class="demo-main">
+        <main class="demo-main">
           ${this.chatView()}
           <aside class="side">
             ${modelPanelView(this.panel, {
@@ -314,7 +351,7 @@ class DemoApp {
             })}
             ${verdictLogView(this.log)}
           </aside>
-        </div>`,
+        </main>`,
       this.root,
     );
   }

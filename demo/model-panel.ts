@@ -7,7 +7,9 @@ import { html, nothing, type TemplateResult } from 'lit';
 import type { AegisError } from '../src/core/errors.js';
 import type { LoadProgress, ModelInfo } from '../src/core/types.js';
 import { type GpuFinding, formatLimit } from './gpu-report.js';
+import { withInlineCode } from './inline-code.js';
 import type { StoreProgress } from './local-model.js';
+import { failureView } from './model-failure.js';
 import { type ModelChoice, DEFAULT_MODEL_URL, describeChoice } from './model-choice.js';
 
 export interface ModelPanelState {
@@ -32,26 +34,28 @@ const percent = (fraction: number) => `${Math.round(Math.min(1, Math.max(0, frac
 const mb = (bytes: number) =>
   bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
 
+/** What the guard is doing, in words. Preflight begins with the GPU check; then the small files are fetched and checked. */
+export function phaseWords(p: LoadProgress): string {
+  switch (p.phase) {
+    case 'preflight':
+      return p.progress > 0 ? 'Checking the model files' : 'Checking the GPU';
+    case 'fetching':
+      return 'Downloading';
+    case 'loading':
+      return 'Loading into GPU memory';
+    case 'compiling':
+      return 'Preparing the GPU';
+    case 'ready':
+      return 'Ready';
+  }
+}
+
 function progressView(p: LoadProgress): TemplateResult {
   const bytes = p.loadedBytes !== undefined && p.totalBytes ? ` · ${mb(p.loadedBytes)} of ${mb(p.totalBytes)}` : '';
-  return html`<div class="load-progress">
+  return html`<div class="load-progress" data-phase=${p.phase}>
     <progress max="1" value=${p.progress} aria-label="Model loading progress"></progress>
-    <p class="progress-text"><strong>${p.phase}</strong> ${percent(p.progress)}${bytes}</p>
+    <p class="progress-text"><strong>${phaseWords(p)}</strong> ${percent(p.progress)}${bytes}</p>
     <p class="progress-detail muted">${p.text}</p>
-  </div>`;
-}
-
-function variantFor(gpu: GpuFinding | undefined): string {
-  return gpu?.ok ? gpu.variant : 'q4f32_1';
-}
-
-function howToGetOne(state: ModelPanelState): TemplateResult {
-  const variant = variantFor(state.gpu);
-  return html`<div class="how-to">
-    <p><strong>How to get a model.</strong> Build it from the public base model and adapter (recipe in
-      <code>adapters/aegis-guard-2.0/manifest.json</code>; the Llama 3.1 base is gated, so a Hugging Face token is needed):</p>
-    <pre><code>${`HF_TOKEN=hf_… npm run build-model -- --base meta-llama/Llama-3.1-8B-Instruct --adapter nvidia/llama-3.1-nemoguard-8b-content-safety:llama-3.1-nemoguard-8b-content-safety-lora-adapter --quantization ${variant} --out demo/public/models/aegis-guard-2.0-${variant}`}</code></pre>
-    <p>Then reload (the page looks in <code>${DEFAULT_MODEL_URL}</code>), or load that folder below.</p>
   </div>`;
 }
 
@@ -63,17 +67,8 @@ function statusView(state: ModelPanelState): TemplateResult {
     case 'idle':
       return html`<p class="model-status loading" role="status">Loading the model…</p>
         ${state.progress ? progressView(state.progress) : nothing}`;
-    case 'failed': {
-      const error = state.error;
-      const cannotRun = error?.code === 'webgpu-unavailable';
-      return html`<div class="model-status failed" role="alert">
-          <p><strong>${cannotRun ? 'This browser cannot run the model.' : 'No model is loaded.'}</strong> ${error?.message ?? ''}</p>
-          <p>Messages cannot be judged, so none is sent or shown: the guard fails closed, and this page never makes up a verdict.</p>
-        </div>
-        ${cannotRun
-          ? html`<p>The model needs WebGPU with a real GPU adapter: a recent Chrome or Edge (or another browser with WebGPU turned on).</p>`
-          : howToGetOne(state)}`;
-    }
+    case 'failed':
+      return failureView(state.error, state.choice, state.gpu, DEFAULT_MODEL_URL);
   }
 }
 
@@ -161,7 +156,7 @@ function sourceView(state: ModelPanelState, actions: ModelPanelActions): Templat
             <p class="progress-text">Storing ${storing.path} (${storing.index + 1} of ${storing.count}) · ${mb(storing.storedBytes)} of ${mb(storing.totalBytes)}</p>
           </div>`
         : nothing}
-      ${state.storeError ? html`<p class="store-error" role="alert">${state.storeError}</p>` : nothing}
+      ${state.storeError ? html`<p class="store-error" role="alert">${withInlineCode(state.storeError)}</p>` : nothing}
       ${state.choice.kind === 'local'
         ? html`<p>
             Stored: ${mb(state.choice.bytes)} under <code>${state.choice.weightsUrl}</code>

@@ -6,6 +6,7 @@
 import { html, nothing, type TemplateResult } from 'lit';
 import type { AegisError } from '../src/core/errors.js';
 import type { Verdict } from '../src/core/types.js';
+import { withInlineCode } from './inline-code.js';
 
 export interface LogEntry {
   seq: number;
@@ -18,6 +19,17 @@ export interface LogEntry {
 }
 
 const ms = (value: number | undefined) => (value === undefined ? '–' : value < 10 ? `${value.toFixed(1)} ms` : `${Math.round(value)} ms`);
+
+/**
+ * The timings line. A check that failed before the model ran (no tokens in or out) has no prefill or decode
+ * time: the verdict's zeros mean "did not happen", not "took 0.0 ms".
+ */
+function timingsText(v: Verdict): string {
+  const t = v.timings;
+  const ran = !(v.source === 'failure' && v.tokens.prompt === 0 && v.tokens.completion === 0);
+  const model = ran ? ` · prefill ${ms(t.prefillMs)} · decode ${ms(t.decodeMs)}` : ' · the model did not run';
+  return `queued ${ms(t.queuedMs)}${model} · total ${ms(t.totalMs)}${t.prefixReused ? ' · prefix reused' : ''}`;
+}
 
 function outcome(entry: LogEntry): { label: string; tone: 'allowed' | 'blocked' | 'failed' } {
   const v = entry.verdict;
@@ -39,15 +51,13 @@ function entryView(entry: LogEntry): TemplateResult {
             <dt>P(unsafe)</dt>
             <dd>${v.unsafeProbability === undefined ? 'not reported by this engine' : v.unsafeProbability.toFixed(3)}</dd>
             <dt>Timings</dt>
-            <dd>
-              queued ${ms(v.timings.queuedMs)} · prefill ${ms(v.timings.prefillMs)} · decode ${ms(v.timings.decodeMs)} · total ${ms(v.timings.totalMs)}${v.timings.prefixReused ? ' · prefix reused' : ''}
-            </dd>
+            <dd>${timingsText(v)}</dd>
             <dt>Tokens</dt>
             <dd>${v.tokens.prompt} in · ${v.tokens.completion} out</dd>
             <dt>Source</dt>
-            <dd>${v.source}${v.failure ? html`: <code>${v.failure.code}</code> ${v.failure.message}` : nothing}</dd>`
+            <dd>${v.source}${v.failure ? html`: <code>${v.failure.code}</code> ${withInlineCode(v.failure.message)}` : nothing}</dd>`
         : html`<dt>Error</dt>
-            <dd><code>${entry.error?.code ?? 'unknown'}</code> ${entry.error?.message ?? ''}</dd>`}
+            <dd><code>${entry.error?.code ?? 'unknown'}</code> ${withInlineCode(entry.error?.message ?? '')}</dd>`}
     </dl>
   </li>`;
 }

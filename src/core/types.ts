@@ -106,8 +106,11 @@ export interface Verdict {
   unsafeProbability?: number;
   /** The model's raw output text (empty for failures that happened before generation). */
   raw: string;
-  /** Why the check failed, when `source` is 'failure' or the output was unreadable. */
-  failure?: { code: string; message: string };
+  /**
+   * Why the check failed, when `source` is 'failure' or the output was unreadable. `details`: the fields of the
+   * error behind it (e.g. `url` for `model-load-failed`, `reason` for `webgpu-unavailable`), as plain data.
+   */
+  failure?: { code: string; message: string; details?: Record<string, unknown> };
   timings: VerdictTimings;
   tokens: VerdictTokens;
   /**

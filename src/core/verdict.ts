@@ -138,6 +138,13 @@ export function verdictFromJudgement(
   };
 }
 
+/** What a failed check reports: the error's code and message, and its fields (e.g. a ModelLoadError's url). */
+function failureOf(error: AegisError): NonNullable<Verdict['failure']> {
+  const details = error.details();
+  const defined = Object.fromEntries(Object.entries(details).filter(([, v]) => v !== undefined));
+  return Object.keys(defined).length > 0 ? { code: error.code, message: error.message, details: defined } : { code: error.code, message: error.message };
+}
+
 /**
  * A check that could not produce a judgement: blocked unless the policy fails open. A text over the length
  * limit always blocks: it was not judged at all, and padding a message must not be a way past the guard.
@@ -155,7 +162,7 @@ export function failureVerdict(
     categories: [],
     source: 'failure',
     raw: '',
-    failure: { code: error.code, message: error.message },
+    failure: failureOf(error),
     timings: { ...timings, prefillMs: 0, decodeMs: 0 },
     tokens: { prompt: 0, completion: 0 },
   };

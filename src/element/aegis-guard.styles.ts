@@ -132,6 +132,9 @@ export const aegisGuardStyles = css`
     border: 1px solid currentColor;
     border-radius: calc(var(--aegis-guard-border-radius) / 2);
     padding: 0.125em 0.625em;
+    /* WCAG 2.2 target size (2.5.8): at least 24 x 24 CSS pixels, whatever the font size. */
+    min-block-size: 24px;
+    min-inline-size: 24px;
     cursor: pointer;
   }
 
@@ -152,6 +155,25 @@ export const aegisGuardStyles = css`
   [part~='error-details'] summary {
     cursor: pointer;
     inline-size: fit-content;
+    /* Target size as for buttons (WCAG 2.2, 2.5.8). */
+    display: flex;
+    align-items: center;
+    gap: 0.35em;
+    min-block-size: 24px;
+    min-inline-size: 24px;
+    padding-inline-end: 0.25em;
+  }
+
+  [part~='error-details'] summary::before {
+    content: '▸';
+  }
+
+  [part~='error-details'][open] summary::before {
+    content: '▾';
+  }
+
+  [part~='error-details'] summary::-webkit-details-marker {
+    display: none;
   }
 
   [part~='error-details'] summary:focus-visible {

@@ -10,7 +10,7 @@ import { AegisErrorEvent } from './events/error.js';
 import { AegisProgressEvent } from './events/progress.js';
 import { AegisReadyEvent } from './events/ready.js';
 import { AegisVerdictEvent } from './events/verdict.js';
-import { LOAD_FAILURE_CODES, errorFromFailure, reasonFor, toAegisError } from './failure.js';
+import { RECHECK_WHEN_READY_CODES, errorFromFailure, reasonFor, toAegisError } from './failure.js';
 import { type AegisGuardLabels, defaultLabels, mergeLabels } from './labels.js';
 import { type MessageInput, type MessageRole, checkRole, promptFromElement, visibleText } from './message-input.js';
 import { latestProgress, sharedGuard, trackProgress } from './shared-guard.js';
@@ -179,6 +179,12 @@ export class AegisGuardElement extends LitElement {
 
   /** Replacement labels for this element (see `setDefaultLabels` for the whole page). */
   @property({ attribute: false }) labels?: Partial<AegisGuardLabels>;
+
+  /**
+   * What this message is called in its placeholders and announcements, e.g. "Message 3" or "Reply to message
+   * 2" ("This message is hidden…" by default), so that placeholders side by side say which message each is.
+   */
+  @property() label?: string;
 
   @state() private current: AegisGuardState = 'idle';
   @state() private progress?: LoadProgress;
@@ -463,7 +469,7 @@ export class AegisGuardElement extends LitElement {
     }
     this.shown = shown;
     this.current = 'blocked';
-    this.announceIf('problems', this.labelSet().announceBlocked(this.categoryWords()));
+    this.announceIf('problems', this.labelSet().announceBlocked(this.categoryWords(), this.label || undefined));
   }
 
   private allow(shown: Shown, how: AllowedHow): void {
@@ -477,7 +483,7 @@ export class AegisGuardElement extends LitElement {
     this.lastError = error;
     this.failureCode = code;
     this.current = 'error';
-    this.announceIf('problems', this.labelSet().announceError(this.reason()));
+    this.announceIf('problems', this.labelSet().announceError(this.reason(), this.label || undefined));
     this.emit(new AegisErrorEvent(verdict ? { error, verdict } : { error }));
   }
 
@@ -518,7 +524,7 @@ export class AegisGuardElement extends LitElement {
     }
     if (this.current === 'loading') this.current = 'checking';
     // A message that failed because the model was missing gets its chance once the model is there.
-    if (this.current === 'error' && this.runKind !== 'stream' && LOAD_FAILURE_CODES.has(this.failureCode ?? '')) this.invalidate();
+    if (this.current === 'error' && this.runKind !== 'stream' && RECHECK_WHEN_READY_CODES.has(this.failureCode ?? '')) this.invalidate();
   }
 
   private reflectState(): void {
@@ -621,7 +627,7 @@ export class AegisGuardElement extends LitElement {
   private renderBlocked(labels: AegisGuardLabels): TemplateResult {
     const words = this.categoryWords();
     return html`<div part="placeholder">
-      <p class="message"><span part="placeholder-message">${labels.blocked(words)}</span></p>
+      <p class="message"><span part="placeholder-message">${labels.blocked(words, this.label || undefined)}</span></p>
       ${this.noReveal
         ? nothing
         : html`<div class="actions"><button part="reveal-button" type="button" @click=${this.reveal}>${labels.showAnyway}</button></div>`}
@@ -639,7 +645,7 @@ export class AegisGuardElement extends LitElement {
   private renderError(labels: AegisGuardLabels): TemplateResult {
     const canRetry = this.runKind !== 'stream';
     return html`<div part="error">
-      <p class="message"><span part="error-reason">${labels.error(this.reason())}</span></p>
+      <p class="message"><span part="error-reason">${labels.error(this.reason(), this.label || undefined)}</span></p>
       ${canRetry ? html`<div class="actions"><button part="retry-button" type="button" @click=${this.retry}>${labels.retry}</button></div>` : nothing}
       ${this.lastError?.message
         ? html`<details part="error-details"><summary>${labels.errorDetails}</summary><code>${this.lastError.message}</code></details>`

@@ -22,10 +22,11 @@ const NAME_BY_CODE: Record<AegisErrorCode, string> = {
   'dataset-failed': 'DatasetError',
 };
 
-/** The typed error behind a fail-closed verdict (unreadable model output becomes an `EngineError`). */
+/** The typed error behind a fail-closed verdict, with its fields (unreadable model output becomes an `EngineError`). */
 export function errorFromFailure(failure: NonNullable<Verdict['failure']>): AegisError {
   const name = NAME_BY_CODE[failure.code as AegisErrorCode];
-  return name ? errorFromWire({ name, message: failure.message }) : new EngineError(failure.message);
+  if (!name) return new EngineError(failure.message);
+  return errorFromWire(failure.details ? { name, message: failure.message, details: failure.details } : { name, message: failure.message });
 }
 
 export function toAegisError(error: unknown): AegisError {
@@ -33,8 +34,13 @@ export function toAegisError(error: unknown): AegisError {
   return new EngineError(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 }
 
-/** Codes whose cause is the model or its worker, not the message: a later successful load clears them. */
-export const LOAD_FAILURE_CODES = new Set<string>(['webgpu-unavailable', 'model-load-failed', 'model-not-loaded', 'worker-crashed', 'device-lost', 'disposed']);
+/**
+ * Codes that mean the model was not there when the message was checked: once a load succeeds, the message is
+ * judged again by itself. A crashed worker or a lost GPU is not among them, though the guard recovers from both:
+ * the message's own check may be what crashed the worker or lost the device, and re-running it after every
+ * recovery would loop. Those wait for `retry()`.
+ */
+export const RECHECK_WHEN_READY_CODES = new Set<string>(['webgpu-unavailable', 'model-load-failed', 'model-not-loaded']);
 
 /** The plain-words reason for a failure code (e.g. 'unreadable-output:not-json' reads as 'unreadable-output'). */
 export function reasonFor(code: string, message: string, labels: AegisGuardLabels): string {

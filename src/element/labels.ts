@@ -11,7 +11,10 @@ export interface AegisGuardLabels {
   locale?: string;
   /** Shown while the model downloads or initialises. */
   loading: string;
-  /** The progress line under the bar. `percent` is 0..100; bytes are present while downloading. */
+  /**
+   * The progress line under the bar. `percent` is 0..100 within the phase; bytes are present while downloading.
+   * In `preflight`, 0 % is the GPU check and what follows is the check (and download) of the model's small files.
+   */
   loadingProgress: (progress: { percent: number; loaded?: string; total?: string; phase: LoadProgress['phase'] }) => string;
   /** Accessible name of the progress bar. */
   progressBar: string;
@@ -25,14 +28,17 @@ export interface AegisGuardLabels {
   badgeUnchecked: string;
   /** Badge when the app cancelled `aegis-block` and let a flagged message through. */
   badgeOverridden: string;
-  /** The blocked placeholder. `categories` are already in plain words; empty when the model named none. */
-  blocked: (categories: string[]) => string;
+  /**
+   * The blocked placeholder. `categories` are already in plain words; empty when the model named none. `name`:
+   * the element's `label` (e.g. "Message 3"), so placeholders side by side say which message each is.
+   */
+  blocked: (categories: string[], name?: string) => string;
   /** Note above a blocked message the reader chose to see. */
   revealedNotice: (categories: string[]) => string;
   showAnyway: string;
   hideAgain: string;
-  /** The error placeholder; `reason` is one of `errorReasons` (or the error's own message). */
-  error: (reason: string) => string;
+  /** The error placeholder; `reason` is one of `errorReasons` (or the error's own message); `name` as for `blocked`. */
+  error: (reason: string, name?: string) => string;
   retry: string;
   /** Summary of the disclosure that holds the error's technical message. */
   errorDetails: string;
@@ -40,8 +46,8 @@ export interface AegisGuardLabels {
   errorReasons: Partial<Record<AegisErrorCode | 'unreadable-output' | 'stream-cancelled', string>>;
   /** Polite screen-reader announcements. */
   announceAllowed: string;
-  announceBlocked: (categories: string[]) => string;
-  announceError: (reason: string) => string;
+  announceBlocked: (categories: string[], name?: string) => string;
+  announceError: (reason: string, name?: string) => string;
   /** Plain-words names of categories by code (S1..S23, custom S24+); unknown codes show the model's name. */
   categoryNames: Record<string, string>;
   /** Formats a byte count (for "1.2 GB of 4.6 GB"). */
@@ -76,7 +82,16 @@ export function listOf(items: string[], locale?: string): string {
 const defaults: AegisGuardLabels = {
   loading: 'Loading the safety model…',
   loadingProgress: ({ percent, loaded, total, phase }) => {
-    const step = phase === 'compiling' ? 'Preparing the GPU' : phase === 'loading' ? 'Loading into GPU memory' : phase === 'preflight' ? 'Checking the GPU' : 'Downloading';
+    const step =
+      phase === 'compiling'
+        ? 'Preparing the GPU'
+        : phase === 'loading'
+          ? 'Loading into GPU memory'
+          : phase === 'preflight'
+            ? percent === 0
+              ? 'Checking the GPU'
+              : 'Checking the model files'
+            : 'Downloading';
     return loaded && total ? `${step}: ${percent}% (${loaded} of ${total})` : `${step}: ${percent}%`;
   },
   progressBar: 'Safety model loading progress',
@@ -86,15 +101,15 @@ const defaults: AegisGuardLabels = {
   badgeAllowed: 'Checked',
   badgeUnchecked: 'Not checked',
   badgeOverridden: 'Shown by the app',
-  blocked: (categories) =>
+  blocked: (categories, name) =>
     categories.length > 0
-      ? `This message is hidden because it may contain ${listOf(categories)}.`
-      : 'This message is hidden because it may be unsafe.',
+      ? `${name ?? 'This message'} is hidden because it may contain ${listOf(categories)}.`
+      : `${name ?? 'This message'} is hidden because it may be unsafe.`,
   revealedNotice: (categories) =>
     categories.length > 0 ? `Shown anyway. Flagged for ${listOf(categories)}.` : 'Shown anyway. Flagged as possibly unsafe.',
   showAnyway: 'Show anyway',
   hideAgain: 'Hide',
-  error: (reason) => `This message is hidden because the safety check could not run: ${reason}`,
+  error: (reason, name) => `${name ?? 'This message'} is hidden because the safety check could not run: ${reason}`,
   retry: 'Retry',
   errorDetails: 'Details',
   errorReasons: {
@@ -113,9 +128,9 @@ const defaults: AegisGuardLabels = {
     'stream-cancelled': 'the reply stream was cancelled before it was checked.',
   },
   announceAllowed: 'Message checked and shown.',
-  announceBlocked: (categories) =>
-    categories.length > 0 ? `Message hidden: it may contain ${listOf(categories)}.` : 'Message hidden: it may be unsafe.',
-  announceError: (reason) => `Message hidden: the safety check could not run: ${reason}`,
+  announceBlocked: (categories, name) =>
+    categories.length > 0 ? `${name ?? 'Message'} hidden: it may contain ${listOf(categories)}.` : `${name ?? 'Message'} hidden: it may be unsafe.`,
+  announceError: (reason, name) => `${name ?? 'Message'} hidden: the safety check could not run: ${reason}`,
   categoryNames: {
     S1: 'violence',
     S2: 'sexual content',

@@ -1,5 +1,9 @@
 /**
- * `aegis-guard/integrations/ai-sdk`: a Vercel AI SDK language-model middleware (`ai` v7, LanguageModelV4).
+ * `aegis-guard/integrations/ai-sdk`: a Vercel AI SDK language-model middleware for `ai` 6 and 7.
+ *
+ * It is written to the v3 middleware specification (LanguageModelV3, `ai` 6). `ai` 7 wraps it unchanged: its
+ * `wrapLanguageModel` does not read `specificationVersion`, and the V4 call options and stream parts this
+ * middleware reads and writes (prompt, text parts, finish, usage) have the V3 shapes.
  *
  * - Before the model is called, the last user message is judged; if it is unsafe the model is not called and
  *   the call finishes with finish reason `content-filter` and no content (the SDK's convention for provider
@@ -91,7 +95,7 @@ export function aegisGuardMiddleware(guard: Guard, options: AegisMiddlewareOptio
   };
 
   return {
-    specificationVersion: 'v4',
+    specificationVersion: 'v3',
 
     wrapGenerate: async ({ doGenerate, params }) => {
       const blockedPrompt = await judgePrompt(params);

@@ -17,15 +17,15 @@
  * one event at a time; with `webModel` it gets the cumulative text each token.) For those, fetch in your own
  * `connect.handler` and wrap it with `streamHandler`.
  */
-import type { Handler, Signals } from 'deep-chat/dist/types/handler';
-import type { RequestDetails, ResponseDetails } from 'deep-chat/dist/types/interceptors';
-import type { Response as DeepChatResponse } from 'deep-chat/dist/types/response';
 import type { Guard } from '../client/types.js';
 import { AegisError } from '../core/errors.js';
 import type { Verdict } from '../core/types.js';
 import { guardStream } from '../stream/guard-stream.js';
 import type { GuardStreamOptions } from '../stream/types.js';
+import type { DeepChatHandler, DeepChatRequestDetails, DeepChatResponse, DeepChatResponseDetails, DeepChatSignals } from './deep-chat-types.js';
 import { pushSource } from './push-source.js';
+
+export type { DeepChatHandler, DeepChatRequestDetails, DeepChatResponse, DeepChatResponseDetails, DeepChatSignals } from './deep-chat-types.js';
 
 export interface DeepChatGuardOptions {
   /** Shown instead of sending an unsafe user message. */
@@ -40,9 +40,9 @@ export interface DeepChatGuardOptions {
 }
 
 export interface DeepChatGuard {
-  requestInterceptor: (details: RequestDetails) => Promise<ResponseDetails>;
+  requestInterceptor: (details: DeepChatRequestDetails) => Promise<DeepChatResponseDetails>;
   responseInterceptor: (response: DeepChatResponse | DeepChatResponse[]) => Promise<DeepChatResponse | DeepChatResponse[]>;
-  streamHandler: (handler: Handler) => Handler;
+  streamHandler: (handler: DeepChatHandler) => DeepChatHandler;
 }
 
 /** An error the wrapped handler reported itself (`onResponse({ error })`): shown as it is. */
@@ -133,7 +133,7 @@ export function deepChatGuard(guard: Guard, options: DeepChatGuardOptions = {}):
     },
 
     streamHandler(handler) {
-      return (body: unknown, signals: Signals) => {
+      return (body: unknown, signals: DeepChatSignals) => {
         const innerStop = { listener: () => {} };
         const source = pushSource(() => innerStop.listener());
         let cumulative = '';
@@ -142,7 +142,7 @@ export function deepChatGuard(guard: Guard, options: DeepChatGuardOptions = {}):
           innerStop.listener();
           source.end();
         };
-        const innerSignals: Signals = {
+        const innerSignals: DeepChatSignals = {
           ...signals,
           onOpen: () => {},
           onClose: () => source.end(),

@@ -10,6 +10,8 @@ import { checkModelFiles } from '../../src/engine/model-files.js';
 import { resolveModelSpec } from '../../src/engine/model-records.js';
 import { preflight } from '../../src/engine/preflight.js';
 import { buildModelRecord } from '../../src/engine/webllm-record.js';
+import { createGuard } from '../../src/client/create-guard.js';
+import type { Guard } from '../../src/client/types.js';
 import { createTestGuard, type TestGuard } from '../helpers/test-guard.js';
 
 const FIXTURE = '/__fixtures/models/aegis-fixture-q4f32_1/';
@@ -159,6 +161,78 @@ describe('in the demo', () => {
     input.files = transfer.files;
     input.dispatchEvent(new Event('change', { bubbles: true }));
     await expect.poll(() => root.querySelector('.store-error')?.textContent ?? '').toContain('no mlc-chat-config.json');
+    expect(await storedKeys()).toEqual({ 'webllm/config': [], 'webllm/model': [], 'webllm/wasm': [] });
+  });
+
+  /** Mounts the demo over a real guard (the shipped worker, WebLLM engine) for a stored folder. */
+  async function mountOverStoredFolder(modelLibUrl: string, variant: 'q4f16_1' | 'q4f32_1' = 'q4f32_1'): Promise<{ root: HTMLElement; guard: Guard }> {
+    const root = document.createElement('div');
+    root.id = 'local-root';
+    document.body.append(root);
+    const plan = await planLocalModel('stored', await fixtureFolder());
+    const stored = await storeLocalModel({ ...plan, variant }, document.baseURI, () => undefined);
+    const guard = createGuard({ model: { weightsUrl: stored.weightsUrl, variant, modelLibUrl } });
+    real.push(guard);
+    const choice = { kind: 'local' as const, name: 'stored', variant, bytes: plan.totalBytes, weightsUrl: stored.weightsUrl };
+    handle = mountDemo(root, { guard, model: choice });
+    return { root, guard };
+  }
+  const real: Guard[] = [];
+  afterEach(() => {
+    for (const g of real.splice(0)) g.dispose();
+  });
+  const panelText = (root: HTMLElement) => (root.querySelector('.model-panel')?.textContent ?? '').replace(/\s+/g, ' ');
+
+  test('stored weights whose model library cannot be downloaded: the panel says so, and does not say to build the model', async () => {
+    // What an offline page gets for the stock library: the library URL fails (here with HTTP 404).
+    const lib = new URL('/__fixtures/__status/404/libs/Llama-3_1-8B-Instruct-q4f32_1_cs1k-webgpu.wasm', location.href).href;
+    const { root, guard } = await mountOverStoredFolder(lib);
+    await guard.ready.catch(() => undefined);
+    await expect.poll(() => root.querySelector('.model-status')?.getAttribute('data-cause')).toBe('no-library');
+    const text = panelText(root);
+    expect(text).toContain('The model library could not be downloaded.');
+    expect(text).toContain('The weights are stored in this browser; only the model library');
+    expect(text).toContain(lib);
+    expect(text).not.toContain('How to get a model');
+    expect(text).not.toContain('build-model');
+    expect(root.querySelector('.how-to')).toBeNull();
+  });
+
+  test('a q4f16_1 folder on a GPU without shader-f16: one message, naming the build this GPU needs', async () => {
+    const lib = new URL('/__fixtures/models/libs/empty-module.wasm', location.href).href;
+    const { root, guard } = await mountOverStoredFolder(lib, 'q4f16_1');
+    const error = await guard.ready.catch((e: unknown) => e);
+    expect((error as { reason?: string }).reason).toBe('feature:shader-f16');
+    await expect.poll(() => root.querySelector('.model-status')?.getAttribute('data-cause')).toBe('needs-f32-variant');
+    const text = panelText(root);
+    expect(text).toContain('This build needs a GPU feature this GPU lacks.');
+    expect(text).toContain('Use the q4f32_1 build on this GPU');
+    expect(text).toContain('--quantization q4f32_1');
+    // Nothing says the browser cannot run WebGPU: the GPU report beside it shows an adapter.
+    expect(text).not.toContain('cannot run the model');
+    expect(text).not.toContain('needs WebGPU with a real GPU adapter');
+    expect(text).toMatch(/q4f32_1 for this GPU: it has no shader-f16/);
+  });
+
+  test('picking a q4f16_1 folder on a GPU without shader-f16 is refused before anything is stored', async () => {
+    const root = document.createElement('div');
+    root.id = 'local-root';
+    document.body.append(root);
+    current = createTestGuard();
+    handle = mountDemo(root, { guard: current.guard });
+    await expect.poll(() => root.querySelector('.facts.gpu')).not.toBeNull();
+    const transfer = new DataTransfer();
+    for (const { path, file } of await fixtureFolder()) {
+      const body = path === 'mlc-chat-config.json' ? new Blob([JSON.stringify({ ...JSON.parse(await file.text()), quantization: 'q4f16_1' })]) : file;
+      transfer.items.add(new File([body], path));
+    }
+    const input = root.querySelector<HTMLInputElement>('#model-folder')!;
+    input.files = transfer.files;
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+    await expect.poll(() => root.querySelector('.store-error')?.textContent ?? '').toContain('needs the WebGPU feature shader-f16');
+    // Backticks in the message are rendered as code, not shown as backticks.
+    expect(root.querySelector('.store-error')!.textContent).not.toContain('`');
+    expect([...root.querySelectorAll('.store-error code')].map((c) => c.textContent)).toContain('q4f16_1');
     expect(await storedKeys()).toEqual({ 'webllm/config': [], 'webllm/model': [], 'webllm/wasm': [] });
   });
 });

@@ -8,11 +8,15 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { page } from 'vitest/browser';
 import { type DemoHandle, mountDemo } from '../../demo/demo-app.js';
 import type { AegisGuardElement } from '../../src/element/aegis-guard.js';
+import { createGuard } from '../../src/client/create-guard.js';
+import type { Guard } from '../../src/client/types.js';
 import { createTestGuard, type TestGuard } from '../helpers/test-guard.js';
 
 let root: HTMLElement;
 let handle: DemoHandle | undefined;
 let current: TestGuard | undefined;
+/** A guard over the real WebLLM engine, when a test uses one. */
+let real: Guard | undefined;
 
 beforeEach(async () => {
   await page.viewport(1280, 720);
@@ -24,7 +28,8 @@ afterEach(() => {
   handle?.dispose();
   root.remove();
   current?.guard.dispose();
-  handle = current = undefined;
+  real?.dispose();
+  handle = current = real = undefined;
   document.documentElement.style.colorScheme = '';
 });
 
@@ -109,6 +114,9 @@ describe('the demo', () => {
     const bad = await sendPrompt('Tell me how to hurt my neighbour [[unsafe:Violence, Threat]]');
     await settled(bad, 'blocked');
     await expect.poll(() => text('.delivery')).toBe('Not sent: the guard blocked it');
+    // Not sent, so not lost: the message is back in the box, to edit or drop.
+    expect($<HTMLTextAreaElement>('textarea[name="prompt"]')!.value).toBe('Tell me how to hurt my neighbour [[unsafe:Violence, Threat]]');
+    $<HTMLTextAreaElement>('textarea[name="prompt"]')!.value = '';
     expect($<HTMLFieldSetElement>('form.reply fieldset')!.disabled).toBe(true);
     expect(text('form.reply legend')).toContain('the last message was not sent');
     expect(bad.shadowRoot!.textContent).toContain('violence and threats');
@@ -116,6 +124,7 @@ describe('the demo', () => {
 
     const ok = await sendPrompt('What do you think of my new haircut?');
     await settled(ok, 'allowed');
+    expect($<HTMLTextAreaElement>('textarea[name="prompt"]')!.value).toBe('');
     const reply = await typeReply('Honestly, you look ridiculous and everyone laughs at you. [[unsafe:Harassment]]');
     await settled(reply, 'blocked');
     expect(reply.shadowRoot!.textContent).toContain('harassment');
@@ -131,7 +140,7 @@ describe('the demo', () => {
 
   test('loading: the model panel and each waiting message show download progress', async () => {
     mount('/__fixtures/hang-load/');
-    await expect.poll(() => text('.load-progress')).toContain('fetching');
+    await expect.poll(() => text('.load-progress')).toContain('Downloading');
     expect(text('.load-progress')).toMatch(/0% · 0\.0 kB of 1\.0 kB/);
     const waiting = await sendPrompt('Is it going to rain tomorrow?');
     await expect.poll(() => waiting.state).toBe('loading');
@@ -159,6 +168,17 @@ describe('the demo', () => {
     expect(prompt.shadowRoot!.textContent).not.toContain('plan a trip');
     expect(text('.log-entry')).toContain('Check failed: hidden');
     expect(text('.log-entry')).toContain('model-load-failed');
+    // The check never reached the model: no prefill or decode time is reported for it.
+    expect(text('.log-entry')).toContain('the model did not run');
+    expect(text('.log-entry')).not.toMatch(/prefill|decode/);
+    // The message stays in the box, and a second failure beside the first says which message it is.
+    const field = $<HTMLTextAreaElement>('textarea[name="prompt"]')!;
+    await expect.poll(() => field.value).toBe('Hello there, can you help me plan a trip?');
+    const second = await sendPrompt('And a second question.');
+    await settled(second, 'error');
+    const reason = (el: AegisGuardElement) => el.shadowRoot!.querySelector('[part~="error-reason"]')!.textContent;
+    expect(reason(prompt)).toMatch(/^Your message #1 is hidden because/);
+    expect(reason(second)).toMatch(/^Your message #2 is hidden because/);
     expect((await stats()).completions).toBe(0);
     await screenshot('demo-error');
   });
@@ -174,6 +194,30 @@ describe('the demo', () => {
     await settled(prompt, 'allowed');
     expect(text('.delivery')).toBe('Sent');
     expect(text('.model-source')).toBe('/__fixtures/scripted-model/');
+  });
+
+  test('progress says what is happening: after the GPU check, the model files are checked (not "Checking the GPU: 20%")', async () => {
+    // The shipped worker and the WebLLM engine: its preflight checks WebGPU, then fetches and checks each file.
+    const guard = createGuard({ model: { weightsUrl: '/__fixtures/models/aegis-fixture-{variant}/', modelLibUrl: '/__fixtures/models/libs/not-wasm.wasm' } });
+    real = guard;
+    handle = mountDemo(root, { guard, model: { kind: 'url', url: '/__fixtures/models/aegis-fixture-{variant}/' } });
+    const seen: Array<{ phase: string; progress: number; shown: string }> = [];
+    // Subscribed after the demo, so the demo has rendered each report when this listener runs.
+    guard.on('progress', (p) => seen.push({ phase: p.phase, progress: p.progress, shown: text('.progress-text') }));
+    await guard.ready.catch(() => undefined);
+    const files = seen.filter((e) => e.phase === 'preflight' && e.progress > 0);
+    expect(files.length).toBeGreaterThan(0);
+    for (const e of files) expect(e.shown).toMatch(/^Checking the model files \d+%/);
+    expect(seen.filter((e) => e.shown.startsWith('Checking the GPU')).every((e) => e.progress === 0)).toBe(true);
+  });
+
+  test('one <main> landmark holds the chat and the panels; the header is outside it', async () => {
+    mount();
+    const main = root.querySelectorAll('main');
+    expect(main).toHaveLength(1);
+    expect(main[0]!.querySelector('.chat')).not.toBeNull();
+    expect(main[0]!.querySelector('.model-panel')).not.toBeNull();
+    expect(main[0]!.contains(root.querySelector('.demo-header'))).toBe(false);
   });
 
   test('Enter in the prompt field sends; Shift+Enter does not', async () => {

@@ -40,6 +40,49 @@ describe('announcements', () => {
   });
 });
 
+describe('telling messages apart', () => {
+  test('with a label, placeholders and announcements side by side say which message each is', async () => {
+    const { guard } = testGuard();
+    const first = mount({ guard, text: 'a [[fault:engine]]', label: 'Message 1' });
+    const second = mount({ guard, text: 'b [[fault:engine]]' }, { attrs: { label: 'Reply to message 1' } });
+    const blocked = mount({ guard, text: 'c [[unsafe:Harassment]]', label: 'Message 3' });
+    await settledAs(first, 'error');
+    await settledAs(second, 'error');
+    await settledAs(blocked, 'blocked');
+    expect(part(first, 'error-reason')!.textContent).toBe('Message 1 is hidden because the safety check could not run: the safety model failed.');
+    expect(part(second, 'error-reason')!.textContent).toBe('Reply to message 1 is hidden because the safety check could not run: the safety model failed.');
+    expect(part(blocked, 'placeholder-message')!.textContent).toBe('Message 3 is hidden because it may contain harassment.');
+    expect(liveRegion(first).textContent).toBe('Message 1 hidden: the safety check could not run: the safety model failed.');
+    expect(liveRegion(blocked).textContent).toBe('Message 3 hidden: it may contain harassment.');
+  });
+});
+
+describe('target size', () => {
+  test('Retry, Details, "Show anyway" and "Hide" are at least 24 x 24 CSS pixels (WCAG 2.2, 2.5.8)', async () => {
+    const { guard } = testGuard();
+    const broken = mount({ guard, text: 'x [[fault:engine]]' });
+    const flagged = mount({ guard, text: 'y [[unsafe]]' });
+    await settledAs(broken, 'error');
+    await settledAs(flagged, 'blocked');
+    const measured: Array<{ what: string; width: number; height: number }> = [];
+    const measure = (what: string, el: Element | null) => {
+      expect(el, what).not.toBeNull();
+      const r = el!.getBoundingClientRect();
+      measured.push({ what, width: r.width, height: r.height });
+    };
+    measure('retry', part(broken, 'retry-button'));
+    measure('details', broken.shadowRoot!.querySelector('[part~="error-details"] summary'));
+    measure('show anyway', part(flagged, 'reveal-button'));
+    flagged.reveal();
+    await flagged.updateComplete;
+    measure('hide', part(flagged, 'hide-button'));
+    for (const { what, width, height } of measured) {
+      expect(width, what).toBeGreaterThanOrEqual(24);
+      expect(height, what).toBeGreaterThanOrEqual(24);
+    }
+  });
+});
+
 describe('keyboard', () => {
   test('"Show anyway", "Hide" and "Retry" are buttons reached with Tab and pressed with Enter/Space', async () => {
     const { guard } = testGuard();

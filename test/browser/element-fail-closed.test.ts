@@ -3,6 +3,7 @@
  * element's life (loading, checking, error, retry). A sampler looks after every DOM change and every frame.
  */
 import { describe, expect, test } from 'vitest';
+import { ModelLoadError } from '../../src/core/errors.js';
 import type { AegisGuardElement } from '../../src/element/aegis-guard.js';
 import { mount, part, settledAs, testGuard } from './element-fixtures.js';
 
@@ -138,5 +139,40 @@ describe('fail closed', () => {
     sampler.stop();
     expect(sampler.leaks.some((l) => l.includes('slotted child assigned'))).toBe(true);
     expect(sampler.leaks.some((l) => l.includes('rendered page text'))).toBe(true);
+  });
+
+  test("a ModelLoadError in the error state has the guard's url", async () => {
+    const { guard } = testGuard({ model: '/__fixtures/fail-load/' });
+    const loadError = await guard.ready.then(() => undefined, (e: unknown) => e);
+    expect(loadError).toBeInstanceOf(ModelLoadError);
+    const el = mount({ guard });
+    el.text = 'hello';
+    await settledAs(el, 'error');
+    expect(el.error).toBeInstanceOf(ModelLoadError);
+    expect((el.error as ModelLoadError).url).toBe((loadError as ModelLoadError).url);
+    expect((el.error as ModelLoadError).url).toMatch(/\/__fixtures\/fail-load\/mlc-chat-config\.json$/);
+  });
+
+  test('a check that crashed the worker is not run again by itself when the new worker is ready (no crash loop); Retry runs it', async () => {
+    const t = testGuard();
+    await t.guard.ready;
+    const el = mount({ guard: t.guard });
+    const restarted = new Promise<void>((resolve) => {
+      const off = t.guard.on('ready', () => {
+        off();
+        resolve();
+      });
+    });
+    el.text = `${SECRET} [[fault:crash]]`;
+    await settledAs(el, 'error');
+    expect(el.error?.code).toBe('worker-crashed');
+    await restarted;
+    // The element's own 'ready' listener ran in the same emit: had it re-run the check, it would be idle now.
+    expect(el.state).toBe('error');
+    expect(t.workers).toHaveLength(2);
+    part(el, 'retry-button')!.click();
+    expect(el.state).toBe('idle');
+    await settledAs(el, 'error');
+    expect(el.error?.code).toBe('worker-crashed');
   });
 });

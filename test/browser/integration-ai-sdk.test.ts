@@ -1,15 +1,15 @@
 /**
  * The AI SDK middleware with the real `ai` package (streamText, generateText, wrapLanguageModel) and its own
- * mock model (MockLanguageModelV4 from `ai/test`), over a real guard with the scripted engine.
+ * mock model (MockLanguageModelV3 from `ai/test`), over a real guard with the scripted engine.
  */
 import { generateText, streamText, wrapLanguageModel } from 'ai';
-import { MockLanguageModelV4, simulateReadableStream } from 'ai/test';
+import { MockLanguageModelV3, simulateReadableStream } from 'ai/test';
 import { describe, expect, test } from 'vitest';
 import { aegisGuardMiddleware, AEGIS_FINISH_RAW } from '../../src/integrations/ai-sdk.js';
 import type { Verdict } from '../../src/core/types.js';
 import { guardPerTest } from '../helpers/guard-per-test.js';
 
-type MockOptions = NonNullable<ConstructorParameters<typeof MockLanguageModelV4>[0]>;
+type MockOptions = NonNullable<ConstructorParameters<typeof MockLanguageModelV3>[0]>;
 type StreamPart = Awaited<ReturnType<Extract<MockOptions['doStream'], (...args: never[]) => unknown>>>['stream'] extends ReadableStream<infer P>
   ? P
   : never;
@@ -60,7 +60,7 @@ describe('streamText', () => {
   test('a safe reply streams through whole, after its chunks were judged, in the original part order', async () => {
     const { guard, stats } = testGuard();
     const reply = sentences(10);
-    const model = new MockLanguageModelV4({ doStream: { stream: simulateReadableStream({ chunks: streamParts(textParts('t1', reply)) }) } });
+    const model = new MockLanguageModelV3({ doStream: { stream: simulateReadableStream({ chunks: streamParts(textParts('t1', reply)) }) } });
     const result = streamText({
       model: wrapLanguageModel({ model, middleware: aegisGuardMiddleware(guard, { stream: SMALL }) }),
       prompt: 'How do I make bread?',
@@ -87,7 +87,7 @@ describe('streamText', () => {
     const { guard } = testGuard();
     const reply = sentences(30, 8);
     const { stream, track } = trackedStream(streamParts(textParts('t1', reply)));
-    const model = new MockLanguageModelV4({ doStream: { stream } });
+    const model = new MockLanguageModelV3({ doStream: { stream } });
     const blocks: { target: string; verdict: Verdict }[] = [];
     const result = streamText({
       model: wrapLanguageModel({ model, middleware: aegisGuardMiddleware(guard, { stream: SMALL, onBlock: (b) => blocks.push(b) }) }),
@@ -115,10 +115,10 @@ describe('streamText', () => {
 
   test('an unsafe prompt is answered with content-filter without calling the model', async () => {
     const { guard } = testGuard();
-    const model = new MockLanguageModelV4({ doStream: { stream: simulateReadableStream({ chunks: streamParts(textParts('t1', sentences(3))) }) } });
+    const model = new MockLanguageModelV3({ doStream: { stream: simulateReadableStream({ chunks: streamParts(textParts('t1', sentences(3))) }) } });
     const result = streamText({
       model: wrapLanguageModel({ model, middleware: aegisGuardMiddleware(guard) }),
-      instructions: 'You are helpful.',
+      system: 'You are helpful.',
       messages: [
         { role: 'user', content: 'hello' },
         { role: 'assistant', content: 'Hi!' },
@@ -140,7 +140,7 @@ describe('streamText', () => {
       [{ type: 'reasoning-start', id: 'r' }, { type: 'reasoning-delta', id: 'r', delta: 'thinking' }, { type: 'reasoning-end', id: 'r' }],
       textParts('b', second),
     );
-    const model = new MockLanguageModelV4({ doStream: { stream: simulateReadableStream({ chunks: upstream }) } });
+    const model = new MockLanguageModelV3({ doStream: { stream: simulateReadableStream({ chunks: upstream }) } });
     const result = streamText({ model: wrapLanguageModel({ model, middleware: aegisGuardMiddleware(guard, { stream: SMALL }) }), prompt: 'bread?' });
     const seen: string[] = [];
     const textById: Record<string, string> = {};
@@ -169,7 +169,7 @@ describe('generateText', () => {
   test('a safe reply is returned as is', async () => {
     const { guard } = testGuard();
     const reply = sentences(6);
-    const model = new MockLanguageModelV4({
+    const model = new MockLanguageModelV3({
       doGenerate: { content: [{ type: 'text', text: reply }], finishReason: { unified: 'stop', raw: 'stop' }, usage, warnings: [] },
     });
     const result = await generateText({ model: wrapLanguageModel({ model, middleware: aegisGuardMiddleware(guard) }), prompt: 'bread?' });
@@ -179,7 +179,7 @@ describe('generateText', () => {
 
   test('an unsafe reply comes back empty with content-filter', async () => {
     const { guard } = testGuard();
-    const model = new MockLanguageModelV4({
+    const model = new MockLanguageModelV3({
       doGenerate: {
         content: [{ type: 'text', text: sentences(6, 4) }],
         finishReason: { unified: 'stop', raw: 'stop' },
@@ -195,7 +195,7 @@ describe('generateText', () => {
 
   test('an unsafe prompt never reaches the model', async () => {
     const { guard } = testGuard();
-    const model = new MockLanguageModelV4({
+    const model = new MockLanguageModelV3({
       doGenerate: { content: [{ type: 'text', text: 'ok' }], finishReason: { unified: 'stop', raw: 'stop' }, usage, warnings: [] },
     });
     const result = await generateText({

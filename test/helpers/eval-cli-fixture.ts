@@ -3,20 +3,33 @@
  * and `answer-key`, and it carries answer-key.json), captured output streams, and the hooks that put the
  * scripted worker and the tokenizer behind the CLI's own server and browser.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { CliIo, EvalCliHooks } from '../../src/eval/node/eval-cli.js';
 import type { AnswerKey } from './answer-key-engine.js';
+import { llama31TokenizerJson, tokenizerPackageVersion } from './llama31-tokenizer.js';
 
-const SHARED = resolve(import.meta.dirname, '../../../shared');
-/** The scripted fast path reads the real Llama-3 tokenizer from /__shared/tokenizer/. */
-export const TOKENIZER_PRESENT = existsSync(join(SHARED, 'tokenizer/llama-3/tokenizer.json'));
+/**
+ * The scripted fast path fetches the Llama-3.1 tokenizer from /__tokenizer/llama-3.1/tokenizer.json (as the
+ * Vite fixture server serves it): written once from the registry package into a folder the CLI's server mounts.
+ */
+function tokenizerFolder(): string {
+  const dir = join(tmpdir(), `aegis-guard-test-tokenizer-${tokenizerPackageVersion()}`);
+  const file = join(dir, 'tokenizer.json');
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    const partial = `${file}.${process.pid}.tmp`;
+    writeFileSync(partial, llama31TokenizerJson());
+    renameSync(partial, file);
+  }
+  return dir;
+}
 
 export const SCRIPTED_HOOKS: EvalCliHooks = {
   workerPath: 'test/helpers/answer-key.worker.ts',
-  extraMounts: [{ prefix: '/__shared/', dir: SHARED }],
+  extraMounts: [{ prefix: '/__tokenizer/llama-3.1/', dir: tokenizerFolder() }],
 };
 
 /** A folder that looks built (mlc-chat-config.json) and plants `key`; `fast: false` gives a model without a fast path. */

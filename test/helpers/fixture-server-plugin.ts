@@ -1,16 +1,22 @@
 /**
- * Vite plugin that serves test fixtures and the shared reference data with honest HTTP semantics.
+ * Vite plugin that serves test fixtures and the test tokenizer with honest HTTP semantics.
  *
  * Vite's dev server answers unknown paths with index.html and status 200; WebLLM caches such an answer as
  * if it were the artifact (internals notes §3.7). Model-loading tests need real 404s, real content types and
- * byte-exact bodies, so these two prefixes bypass Vite entirely:
- *   /__fixtures/<path>  -> test/fixtures/<path>
- *   /__shared/<path>    -> ../shared/<path> (tokenizer, datasets; read-only)
- * A path containing `/__status/<code>/` answers with that status (for fault tests).
+ * byte-exact bodies, so these prefixes bypass Vite entirely:
+ *   /__fixtures/<path>                      -> test/fixtures/<path>
+ *   /__tokenizer/llama-3.1/tokenizer.json   -> the Llama-3.1 tokenizer from node_modules, with Llama 3.1's
+ *                                              special-token names (test/helpers/llama31-tokenizer.ts)
+ * A path containing `/__status/<code>/` answers with that status (for fault tests). Nothing here reads outside
+ * the project, so a plain clone serves everything the tests need.
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, resolve, sep } from 'node:path';
 import type { Plugin } from 'vite';
+import { llama31TokenizerJson } from './llama31-tokenizer.js';
+
+/** Where browser tests fetch the tokenizer from. */
+export const TOKENIZER_URL_PATH = '/__tokenizer/llama-3.1/tokenizer.json';
 
 const TYPES: Record<string, string> = {
   '.json': 'application/json',
@@ -22,16 +28,22 @@ const TYPES: Record<string, string> = {
   '.txt': 'text/plain',
 };
 
-export function fixtureServer(roots: { fixtures: string; shared: string }): Plugin {
-  const mounts: Array<[string, string]> = [
-    ['/__fixtures/', resolve(roots.fixtures)],
-    ['/__shared/', resolve(roots.shared)],
-  ];
+export function fixtureServer(roots: { fixtures: string }): Plugin {
+  const mounts: Array<[string, string]> = [['/__fixtures/', resolve(roots.fixtures)]];
   return {
     name: 'aegis-fixture-server',
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
         const url = new URL(req.url ?? '/', 'http://x');
+        if (url.pathname === TOKENIZER_URL_PATH) {
+          const body = llama31TokenizerJson();
+          res.statusCode = 200;
+          res.setHeader('content-type', 'application/json');
+          res.setHeader('content-length', String(body.byteLength));
+          res.setHeader('cache-control', 'no-store');
+          res.end(body);
+          return;
+        }
         const mount = mounts.find(([prefix]) => url.pathname.startsWith(prefix));
         if (!mount) return next();
         const forced = /\/__status\/(\d{3})\//.exec(url.pathname);

@@ -21,7 +21,7 @@
  *
  * Token-level access (the fast path): `tokens()` returns a session only when the weights URL contains `fast`
  * (e.g. `/__fixtures/scripted-fast/`), without `truncate` when it also contains `no-rollback`. The session
- * uses the real Llama-3 tokenizer (/__shared/tokenizer/llama-3/tokenizer.json, loaded during load()) and
+ * uses the real Llama-3.1 tokenizer (/__tokenizer/llama-3.1/tokenizer.json, loaded during load()) and
  * models the KV cache as token ids (scripted-token-session.ts): its logits follow the same answers as
  * complete(). In forward() the markers act per forwarded chunk: `[[delay:MS]]` and `[[fault:...]]` when the
  * chunk containing them is forwarded (put them in a custom category's description to hit the prefix
@@ -120,7 +120,7 @@ let tokenizerPromise: Promise<TextTokenizer> | undefined;
 function llama3Tokenizer(): Promise<TextTokenizer> {
   tokenizerPromise ??= (async () => {
     const { Tokenizer } = await import('@mlc-ai/web-tokenizers');
-    const response = await fetch(new URL('/__shared/tokenizer/llama-3/tokenizer.json', self.location.origin));
+    const response = await fetch(new URL('/__tokenizer/llama-3.1/tokenizer.json', self.location.origin));
     if (!response.ok) throw new Error(`Scripted engine: tokenizer.json: HTTP ${response.status}`);
     const tokenizer = await Tokenizer.fromJSON(await response.arrayBuffer());
     return {

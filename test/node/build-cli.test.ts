@@ -154,6 +154,7 @@ describe('the shipped bin (what npx aegis-guard runs)', () => {
           declaration: false,
           declarationMap: false,
           sourceMap: false,
+          inlineSources: false,
         },
         include: [join(process.cwd(), 'src/model-builder')],
         exclude: [],

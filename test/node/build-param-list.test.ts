@@ -6,8 +6,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parseLlamaConfig } from '../../src/model-builder/llama-config.js';
 import { expectedParams, paramBytes, quantizationByName } from '../../src/model-builder/param-plan.js';
+import { referenceOrSkip } from '../helpers/reference-data.js';
 
-const META = '../shared/mlc-lib-metadata';
+// Reference data on development machines only: the comparisons run when it is there.
+const META = referenceOrSkip('mlc-lib-metadata', 'parameter lists against real model-library metadata');
 
 interface LibMetadata {
   quantization: string;
@@ -50,7 +52,7 @@ const cases: Array<[string, object, string]> = [
   ['TinyLlama-1.1B-Chat-v0.4-q0f32-ctx2k_cs1k-webgpu.metadata.json', TINYLLAMA, 'q0f32'],
 ];
 
-describe('expected parameter list equals real model-library metadata', () => {
+describe.skipIf(!META)('expected parameter list equals real model-library metadata', () => {
   test.each(cases)('%s', (file, config, quant) => {
     const meta = readMeta(file);
     expect(meta.quantization).toBe(quant);
@@ -80,10 +82,12 @@ describe('Llama-3.1-8B (AegisGuard 2.0) follows from the same generator', () => 
 
   test.each(['q4f16_1', 'q4f32_1'])('%s: 325 params with the Llama-2-7b names and order, 8B shapes', (q) => {
     const params = expectedParams(arch, quantizationByName(q));
-    const llama2 = readMeta(`Llama-2-7b-chat-hf-${q}-ctx4k_cs1k-webgpu.metadata.json`);
     expect(params).toHaveLength(325);
-    expect(params.map((p) => p.name)).toEqual(llama2.params.map((p) => p.name));
-    expect(params.map((p) => p.dtype)).toEqual(llama2.params.map((p) => p.dtype));
+    if (META) {
+      const llama2 = readMeta(`Llama-2-7b-chat-hf-${q}-ctx4k_cs1k-webgpu.metadata.json`);
+      expect(params.map((p) => p.name)).toEqual(llama2.params.map((p) => p.name));
+      expect(params.map((p) => p.dtype)).toEqual(llama2.params.map((p) => p.dtype));
+    }
     const byName = new Map(params.map((p) => [p.name, p]));
     const scale = q === 'q4f16_1' ? 'float16' : 'float32';
     expect(byName.get('model.embed_tokens.q_weight')).toEqual({ name: 'model.embed_tokens.q_weight', shape: [128256, 512], dtype: 'uint32' });

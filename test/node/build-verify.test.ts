@@ -8,6 +8,7 @@ import { extractJsonObject, readLibMetadata } from '../../src/model-builder/lib-
 import { parseLlamaConfig } from '../../src/model-builder/llama-config.js';
 import { expectedParams, quantizationByName } from '../../src/model-builder/param-plan.js';
 import { verifyModel } from '../../src/model-builder/verify.js';
+import { referenceOrSkip } from '../helpers/reference-data.js';
 import { hfConfig, writeTinyLlama, writeTinyLora, type TinyLlama, type TinyLora } from '../helpers/build-tiny-llama.js';
 
 let work: string;
@@ -126,8 +127,11 @@ describe('verify-model', () => {
     const wasmPath = join(work, 'fake-lib.wasm');
     writeFileSync(wasmPath, Buffer.concat([Buffer.from([0, 97, 115, 109, 1, 0, 0, 0, 7, 7]), Buffer.from(JSON.stringify(meta)), Buffer.from([0, 0, 0x7b, 0x22])]));
     expect((await readLibMetadata(wasmPath)).params).toHaveLength(25);
-    // A real library for another model: every difference is reported.
-    const llama2 = await verifyModel(good, { modelLib: '../shared/mlc-lib-metadata/Llama-2-7b-chat-hf-q4f16_1-ctx4k_cs1k-webgpu.metadata.json' });
+  });
+
+  const llama2Lib = referenceOrSkip('mlc-lib-metadata/Llama-2-7b-chat-hf-q4f16_1-ctx4k_cs1k-webgpu.metadata.json', 'verify-model against a real model library');
+  test.skipIf(!llama2Lib)('--model-lib: a real library for another model reports every difference', async () => {
+    const llama2 = await verifyModel(good, { modelLib: llama2Lib! });
     expect(llama2.ok).toBe(false);
     expect(llama2.problems.join('\n')).toMatch(/missing tensors \(model library .*\): model.layers.2/);
   });

@@ -1,6 +1,6 @@
 /**
- * The real Llama-3 tokenizer (../shared/tokenizer/llama-3/tokenizer.json) through @mlc-ai/web-tokenizers, the
- * same tokenizer WebLLM uses, loaded in Node.
+ * The real Llama-3.1 tokenizer (from the registry package, with Llama 3.1's special-token names: see
+ * test/helpers/llama31-tokenizer.ts) through @mlc-ai/web-tokenizers, the same tokenizer WebLLM uses, in Node.
  *
  * The package is a UMD bundle inside a `"type": "module"` package: Node's ESM loader fails on it ("require is
  * not defined") and `require()` refuses it as ESM, so it is compiled here as the CommonJS module it really is.
@@ -8,8 +8,8 @@
 import Module, { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Tokenizer } from '@mlc-ai/web-tokenizers';
+import { llama31TokenizerJson } from '../helpers/llama31-tokenizer.js';
 
 interface CommonJsModule {
   filename: string;
@@ -21,8 +21,6 @@ interface ModuleInternals {
   new (id: string): CommonJsModule;
   _nodeModulePaths(dir: string): string[];
 }
-
-export const TOKENIZER_JSON = fileURLToPath(new URL('../../../shared/tokenizer/llama-3/tokenizer.json', import.meta.url));
 
 function loadWebTokenizers(): { Tokenizer: typeof Tokenizer } {
   const file = createRequire(import.meta.url).resolve('@mlc-ai/web-tokenizers');
@@ -40,12 +38,17 @@ export interface Llama3Tokenizer {
   decode(ids: number[]): string;
 }
 
-export async function loadLlama3Tokenizer(): Promise<Llama3Tokenizer> {
+/** A tokenizer from tokenizer.json bytes, through @mlc-ai/web-tokenizers as WebLLM loads it. */
+export async function loadTokenizerFromJson(json: Uint8Array): Promise<Llama3Tokenizer> {
   const { Tokenizer: T } = loadWebTokenizers();
-  const json = readFileSync(TOKENIZER_JSON);
-  const tokenizer = await T.fromJSON(json.buffer.slice(json.byteOffset, json.byteOffset + json.byteLength));
+  const tokenizer = await T.fromJSON(json.buffer.slice(json.byteOffset, json.byteOffset + json.byteLength) as ArrayBuffer);
   return {
     encode: (text) => Array.from(tokenizer.encode(text)),
     decode: (ids) => tokenizer.decode(Int32Array.from(ids)),
   };
+}
+
+/** The Llama-3.1 tokenizer of the model (registry package, Llama 3.1 special-token names). */
+export function loadLlama3Tokenizer(): Promise<Llama3Tokenizer> {
+  return loadTokenizerFromJson(llama31TokenizerJson());
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import {
@@ -7,9 +8,12 @@ import {
   renderCheckPrompt,
   toLlama31Prompt,
 } from '../../src/core/index.js';
+import { referenceOrSkip } from '../helpers/reference-data.js';
 
+/** Our own golden copy of the model's prompt template (NVIDIA's, byte for byte), with `{user}`/`{response}`. */
 const TEMPLATE = readFileSync(new URL('../fixtures/aegis-template.txt', import.meta.url), 'utf8');
-const REFERENCE = readFileSync(new URL('../../../shared/reference/aegis-guard-2.md', import.meta.url), 'utf8');
+/** The reference document, where present (development machines): the fixture is checked against it. */
+const REFERENCE_PATH = referenceOrSkip('reference/aegis-guard-2.md', 'the template fixture and the chat wrapping against the reference document');
 const RESPONSE_LINE = 'response: agent: {response}\n\n';
 
 /** The template filled by plain substitution (no special characters in these texts, so no defusing). */
@@ -22,22 +26,38 @@ function fill(user: string, response?: string): string {
     .join('');
 }
 
-/** The chat wrapping as the reference writes it (`\n` spelled as backslash-n), with `{prompt, trimmed}`. */
-const WRAPPING = (() => {
-  const block = /## Chat wrapping[\s\S]*?```\n([\s\S]*?)\n```/u.exec(REFERENCE)?.[1];
-  if (!block) throw new Error('chat wrapping block not found in the reference');
-  return block.split('\\n').join('\n');
-})();
+/**
+ * The Hugging Face Llama-3.1 chat template for one user message and no system prompt (Meta's template adds the
+ * knowledge cut-off and the fixed date itself), with `{prompt, trimmed}` for the message.
+ */
+const WRAPPING =
+  '<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n<|eot_id|>' +
+  '<|start_header_id|>user<|end_header_id|>\n\n{prompt, trimmed}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n';
 const wrap = (message: string) => WRAPPING.replace('{prompt, trimmed}', () => message.trim());
 
 describe('the template fixture', () => {
-  test('is byte-identical to the reference specification', () => {
-    const block = /## The prompt \(sent as ONE user message\)[\s\S]*?```\n([\s\S]*?)\n```/u.exec(REFERENCE)?.[1];
-    expect(block).toBeDefined();
-    expect(TEMPLATE).toBe(block);
+  test("has the shape of the model's prompt", () => {
     expect(TEMPLATE.startsWith('Task: Check if there is unsafe content')).toBe(true);
     expect(TEMPLATE.endsWith('Output JSON:')).toBe(true);
     expect(TEMPLATE).toContain(RESPONSE_LINE);
+    expect(TEMPLATE.match(/\{user\}/gu)).toHaveLength(1);
+    expect(TEMPLATE.match(/\{response\}/gu)).toHaveLength(1);
+    expect(TEMPLATE).not.toMatch(/\r|\t| \n/u);
+    // Pinned: the golden copy changes only on purpose (it was checked against the reference document).
+    expect(createHash('sha256').update(TEMPLATE).digest('hex')).toBe('9a94648f133b2b3743af60ecf214b2347437d2f61f0b7ebb9241e3a6f824fdc4');
+  });
+
+  describe.skipIf(!REFERENCE_PATH)('against the reference document', () => {
+    const reference = () => readFileSync(REFERENCE_PATH!, 'utf8');
+    test('the fixture is byte-identical to the reference specification', () => {
+      const block = /## The prompt \(sent as ONE user message\)[\s\S]*?```\n([\s\S]*?)\n```/u.exec(reference())?.[1];
+      expect(block).toBeDefined();
+      expect(TEMPLATE).toBe(block);
+    });
+    test("the chat wrapping is the reference's", () => {
+      const block = /## Chat wrapping[\s\S]*?```\n([\s\S]*?)\n```/u.exec(reference())?.[1];
+      expect(block?.split('\\n').join('\n')).toBe(WRAPPING);
+    });
   });
 });
 

@@ -8,7 +8,8 @@ import { AegisError, ContextWindowExceededError } from '../../src/core/errors.js
 import type { FastPathOffCode, Rating, Verdict } from '../../src/core/types.js';
 import { fastPathStatusOf } from '../../src/engine/fast-path-status.js';
 import { judgeFast } from '../../src/worker/fast-judge.js';
-import { GuardService } from '../../src/worker/guard-service.js';
+import { GuardService, type GuardServiceOptions } from '../../src/worker/guard-service.js';
+import { judgeByJson } from '../../src/worker/json-judge.js';
 import type { ModelSource, Result } from '../../src/worker/protocol.js';
 import { FAKE_MODEL_URL, fakeNavigator, fakeWebLLM, loadedFakeWebLLM, type FakeWebLLM } from '../helpers/fake-webllm.js';
 import type { FakePipelineOptions, ForwardFault } from '../helpers/fake-webllm-pipeline.js';
@@ -38,9 +39,12 @@ function unwrap<T>(result: Result<T>): T {
   return result.value;
 }
 
-async function guardOn(options: Partial<FakePipelineOptions> = {}): Promise<FakeWebLLM & { service: GuardService }> {
+async function guardOn(
+  options: Partial<FakePipelineOptions> = {},
+  serviceOptions: GuardServiceOptions = {},
+): Promise<FakeWebLLM & { service: GuardService }> {
   const fake = fakeWebLLM(options);
-  const service = new GuardService(fake.engine, { cacheSize: 0 });
+  const service = new GuardService(fake.engine, { cacheSize: 0, ...serviceOptions });
   unwrap(await service.load(source(options.contextWindow)));
   return { ...fake, service };
 }
@@ -244,10 +248,18 @@ describe('huge prompts never reach WebLLM\'s spread', () => {
     expect(fake.runtime.counters.completions).toBe(0);
   });
 
-  test('a check with a huge text fails closed with a context error; the guard goes on', async () => {
-    const g = await guardOn();
+  test('a huge text that reaches the engine whole fails closed with a context error; the guard goes on', async () => {
+    // Without the window loop above it, so the engine's own cap is what answers (the safety net under windowing).
+    const g = await guardOn({}, { selectJudge: (engine) => (engine.tokens() ? judgeFast : judgeByJson) });
     const huge = await check(g.service, 'tell me '.repeat(150_000));
     expect(huge).toMatchObject({ safe: false, source: 'failure', failure: { code: 'context-window-exceeded' } });
+    expect(await check(g.service, 'hello [[p:0.1]]')).toMatchObject({ source: 'model', rating: 'safe' });
+  });
+
+  test('through the default window loop, a text past maxInputChars fails closed as input-too-long; the guard goes on', async () => {
+    const g = await guardOn();
+    const huge = await check(g.service, 'tell me '.repeat(150_000));
+    expect(huge).toMatchObject({ safe: false, source: 'failure', failure: { code: 'input-too-long' } });
     expect(await check(g.service, 'hello [[p:0.1]]')).toMatchObject({ source: 'model', rating: 'safe' });
   });
 });

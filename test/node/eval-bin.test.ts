@@ -26,6 +26,7 @@ test('bin/aegis-guard.js eval runs the compiled evaluation CLI', { timeout: 240_
         declaration: false,
         declarationMap: false,
         sourceMap: false,
+        inlineSources: false,
       },
       include: [join(process.cwd(), 'src/eval/node/cli.ts')],
       exclude: [],

@@ -14,7 +14,7 @@ import { runEvalCli, spread } from '../../src/eval/node/eval-cli.js';
 import { runMain } from '../../src/eval/node/run-main.js';
 import type { EvalReport } from '../../src/eval/types.js';
 import type { AnswerKey } from '../helpers/answer-key-engine.js';
-import { capturedIo, plantedModel, SCRIPTED_HOOKS, TOKENIZER_PRESENT } from '../helpers/eval-cli-fixture.js';
+import { capturedIo, plantedModel, SCRIPTED_HOOKS } from '../helpers/eval-cli-fixture.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -78,9 +78,7 @@ function writeDataFolder(): { dir: string; key: AnswerKey } {
   return { dir, key };
 }
 
-if (!TOKENIZER_PRESENT) console.log('eval-cli: ../shared/tokenizer is absent: the scripted fast-path runs are skipped.');
-
-describe.skipIf(!TOKENIZER_PRESENT)('a whole run over the scripted engine', () => {
+describe('a whole run over the scripted engine', () => {
   let data: { dir: string; key: AnswerKey };
   let model: string;
   let out: string;

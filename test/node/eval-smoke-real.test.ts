@@ -13,7 +13,7 @@ import { judgeSmoke, runSmokeCli } from '../../src/eval/node/smoke-real.js';
 import { runMain } from '../../src/eval/node/run-main.js';
 import type { EvalReport, ItemResult } from '../../src/eval/types.js';
 import type { AnswerKey } from '../helpers/answer-key-engine.js';
-import { capturedIo, plantedModel, SCRIPTED_HOOKS, TOKENIZER_PRESENT } from '../helpers/eval-cli-fixture.js';
+import { capturedIo, plantedModel, SCRIPTED_HOOKS } from '../helpers/eval-cli-fixture.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -57,9 +57,7 @@ describe('smoke:real without a model', () => {
   });
 });
 
-if (!TOKENIZER_PRESENT) console.log('eval-smoke-real: ../shared/tokenizer is absent: the scripted fast-path runs are skipped.');
-
-describe.skipIf(!TOKENIZER_PRESENT)('smoke:real wiring over the scripted engine', () => {
+describe('smoke:real wiring over the scripted engine', () => {
   test('a model that answers like its labels passes: one line per check, totals, both paths agree', async () => {
     const io = capturedIo(ROOT);
     const code = await runMain(() => runSmokeCli(['--model', plantedModel(perfectKey())], io, SCRIPTED_HOOKS), 'smoke:real', io.err);

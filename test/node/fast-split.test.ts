@@ -10,6 +10,8 @@ import { renderCheckPrompt } from '../../src/core/prompt.js';
 import { VERDICT_TOKEN_IDS } from '../../src/core/tokens.js';
 import type { CustomCategory } from '../../src/core/types.js';
 import { RESPONSE_BRIDGE, fastPromptParts } from '../../src/worker/fast-prompt.js';
+import { chatPairs } from '../helpers/chat-texts.js';
+import { referenceOrSkip } from '../helpers/reference-data.js';
 import { loadLlama3Tokenizer, type Llama3Tokenizer } from './core-llama3-tokenizer.js';
 
 let tk: Llama3Tokenizer;
@@ -65,7 +67,13 @@ describe('the prefix/suffix split is a token boundary', () => {
     }
   });
 
-  test('for the first 400 OpenAI moderation prompts and 200 XSTest prompt/reply pairs', () => {
+  test('for 400 generated prompts and 200 generated prompt/reply pairs', () => {
+    for (const { prompt } of chatPairs(11, 400)) expectSplitStable({ user: prompt });
+    for (const { prompt, reply } of chatPairs(12, 200)) expectSplitStable({ user: prompt, response: reply });
+  });
+
+  const datasets = referenceOrSkip('datasets', 'the split on public prompts (OpenAI moderation, XSTest)');
+  test.skipIf(!datasets)('for the first 400 OpenAI moderation prompts and 200 XSTest prompt/reply pairs', () => {
     for (const { prompt } of openAiModerationPrompts().slice(0, 400)) expectSplitStable({ user: prompt });
     for (const r of xsTestReplies().slice(0, 200)) expectSplitStable({ user: r.prompt, response: r.completion });
   });
@@ -105,7 +113,13 @@ describe('the cache levels inside the suffix are token boundaries', () => {
     }
   });
 
-  test('for the first 400 OpenAI moderation prompts and 200 XSTest prompt/reply pairs', () => {
+  test('for 400 generated prompts and 200 generated prompt/reply pairs', () => {
+    for (const { prompt } of chatPairs(13, 400)) expectLevelsAreBoundaries({ user: prompt });
+    for (const { prompt, reply } of chatPairs(14, 200)) expectLevelsAreBoundaries({ user: prompt, response: reply });
+  });
+
+  const datasets = referenceOrSkip('datasets', 'the cache levels on public prompts (OpenAI moderation, XSTest)');
+  test.skipIf(!datasets)('for the first 400 OpenAI moderation prompts and 200 XSTest prompt/reply pairs', () => {
     for (const { prompt } of openAiModerationPrompts().slice(0, 400)) expectLevelsAreBoundaries({ user: prompt });
     for (const r of xsTestReplies().slice(0, 200)) expectLevelsAreBoundaries({ user: r.prompt, response: r.completion });
   });

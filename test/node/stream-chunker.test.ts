@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { Chunker, contextStartBefore, type PlannedChunk } from '../../src/stream/chunker.js';
 import { PROMPT_ELISION, promptForChunkChecks } from '../../src/windowing/prompt-budget.js';
 import { estimateTokens, pieces } from '../../src/windowing/token-estimate.js';
-import { loadCompletions, XSTEST_FILES } from '../../bench/stream-tokens-data.js';
+import { chatPairs } from '../helpers/chat-texts.js';
 
 function plan(deltas: string[], options = { chunkTokens: 40, contextTokens: 10 }): PlannedChunk[] {
   const chunker = new Chunker(options);
@@ -27,10 +27,9 @@ function splitEvery(text: string, sizes: number[]): string[] {
   return out;
 }
 
-const xstest = loadCompletions(XSTEST_FILES[0]!);
-const longText = xstest
-  .slice(0, 12)
-  .map((c) => c.completion)
+/** Twelve generated assistant replies (prose, lists, code, other scripts, CRLF), one after another. */
+const longText = chatPairs(21, 12)
+  .map((p) => p.reply)
   .join('\n\n');
 
 describe('chunk plan', () => {

@@ -3,7 +3,10 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliError } from './cli-error.js';
 import type { GpuMode } from './chromium.js';
 
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+type StrictConfig<T extends NonNullable<ParseArgsConfig['options']>> = { args: string[]; options: T; strict: true; allowPositionals: false };
+
+// The return type is spelled out so the declaration emit (npm run build) can name it.
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T): ReturnType<typeof parseArgs<StrictConfig<T>>>['values'] {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (error) {
