@@ -95,6 +95,8 @@ interface Row {
   fallback: { prefill: number; decode: number };
   /** Our per-check prefill minus the judged texts' own tokens. */
   overhead: number;
+  /** The previous check had the same user text: its user level was reused. */
+  sameUserAsBefore: boolean;
 }
 
 const tk = await loadLlama3Tokenizer();
@@ -111,17 +113,23 @@ async function engine(rollback: boolean): Promise<NodeFastEngine> {
 const fast = await engine(true);
 const fallback = await engine(false);
 
-async function judge(e: NodeFastEngine, item: Item): Promise<Judgement> {
+/** Tokens forced after the reply rating's field name (`", "Response Safety": "`), in the reply check's first decode step. */
+const bridgeTokens = tk.encode('", "Response Safety": "').length;
+
+async function judge(e: NodeFastEngine, item: Item): Promise<Judgement & { prefilled: number }> {
   current = item;
   const before = e.tokenStats.forwards.length;
   const request = checkRequest(item.target, item.user, item.response === undefined ? {} : { response: item.response });
   const j = await judgeFast(e, request, judgeContext());
   // The judgement's counts must be exactly the tokens the session was given.
-  const forwarded = e.tokenStats.forwards.slice(before).reduce((a, b) => a + b, 0);
+  const forwards = e.tokenStats.forwards.slice(before);
+  const forwarded = forwards.reduce((a, b) => a + b, 0);
   if (forwarded !== j.promptTokens + j.completionTokens) throw new Error(`count mismatch: ${forwarded} forwarded`);
+  // The check's prefill: its forwards before the decode steps (the rest are decode steps with forced tokens).
+  const prefilled = forwards.slice(0, forwards.length - j.completionTokens).reduce((a, b) => a + b, 0);
   const expected = (item.target === 'prompt' ? item.user_ : item.response_!).unsafe ? 'unsafe' : 'safe';
   if (j.failure || j.rating !== expected) throw new Error(`the fast judge misread a scripted answer: ${JSON.stringify(j.raw)}`);
-  return j;
+  return { ...j, prefilled };
 }
 
 // Warm-up: the one-time prefix prefill (per model load and custom-category set).
@@ -131,6 +139,7 @@ if (warm.prefixReused || warm.promptTokens <= prefixTokens) throw new Error('war
 
 const started = performance.now();
 const rows: Row[] = [];
+let previousUser = all[0]!.user;
 for (const item of all) {
   const input = { user: item.user, response: item.response };
   const messageTokens = tk.encode(item.user).length + (item.response === undefined ? 0 : tk.encode(item.response).length);
@@ -145,8 +154,10 @@ for (const item of all) {
     naive: { prefill: tk.encode(renderCheckPrompt(input).text).length, decode: tk.encode(labelAnswer(item).text).length },
     ours: { prefill: ours.promptTokens, decode: ours.completionTokens },
     fallback: { prefill: fb.promptTokens, decode: fb.completionTokens },
-    overhead: ours.promptTokens - messageTokens,
+    overhead: ours.prefilled + (item.target === 'response' ? bridgeTokens : 0) - messageTokens,
+    sameUserAsBefore: item.user === previousUser,
   });
+  previousUser = item.user;
 }
 const elapsedS = (performance.now() - started) / 1000;
 
@@ -180,7 +191,12 @@ function summarize(name: string, rs: Row[]) {
     ratioModelledMsUnder100: ratio(short, 'ours', ms),
     fallbackRatioTokensUnder100: ratio(short, 'fallback', work),
     zeroDecodeShare: rs.filter((r) => r.ours.decode === 0).length / rs.length,
-    overhead: { min: Math.min(...rs.map((r) => r.overhead)), median: quantile(rs.map((r) => r.overhead), 0.5), max: Math.max(...rs.map((r) => r.overhead)) },
+    // Over checks whose user text differs from the previous check's (a repeat reuses its user level).
+    overhead: (() => {
+      const o = rs.filter((r) => !r.sameUserAsBefore).map((r) => r.overhead);
+      return { min: Math.min(...o), median: quantile(o, 0.5), max: Math.max(...o) };
+    })(),
+    sameUserAsBefore: rs.filter((r) => r.sameUserAsBefore).length,
   };
 }
 
@@ -226,6 +242,7 @@ const safeShort = groups[3]!;
 console.log(`
 Per-check prefill (ours) = the judged text's tokens + template overhead:
   prompt checks: + ${prompts.overhead.min}..${prompts.overhead.max} tokens (median ${prompts.overhead.median}); reply checks: + ${replies.overhead.min}..${replies.overhead.max} (median ${replies.overhead.median}, incl. the 6-token "Response Safety" bridge)
+  (over checks whose user text differs from the check before; ${prompts.sameUserAsBefore} prompt and ${replies.sameUserAsBefore} reply checks repeat it and prefill less: the user level stays cached)
   goal "<= text + 40": ${prompts.overhead.max <= 40 ? 'met' : 'NOT met'}: the Aegis template puts ~100 tokens of instructions after the conversation; causal attention makes their KV depend on the text, so they are prefilled per check unless the prompt changes (it must stay byte-identical to the training format).
 Safe prompt verdicts with zero decode steps: ${(prompts.zeroDecodeShare * 100).toFixed(1)}% of prompt checks (all safe ones); a safe prompt under 100 tokens costs ${f1(safeShort.ours.prefillTokens)} prefilled tokens and ${f1(safeShort.ours.decodeSteps)} decode steps on average, against ${f1(safeShort.naive.prefillTokens)} + ${f1(safeShort.naive.decodeSteps)} naive (${safeShort.ratioTokens.toFixed(2)}x fewer tokens, ${safeShort.ratioModelledMs.toFixed(2)}x less modelled time).
 Goal ">= 5x fewer tokens of GPU work for messages under 100 tokens": ${total.ratioTokensUnder100 >= 5 ? 'met' : 'NOT met'} (${total.ratioTokensUnder100.toFixed(2)}x tokens; ${total.ratioModelledMsUnder100.toFixed(2)}x modelled time; ${total.under100} of ${total.checks} checks).

@@ -12,6 +12,7 @@ export type {
   GuardState,
   JudgeChoice,
   ModelOption,
+  PersistentCacheOptions,
   RuntimeModelRecord,
 } from './client/types.js';
 export * from './core/errors.js';

@@ -27,6 +27,7 @@ import type { GuardStreamEvent, GuardStreamOptions, StreamSource } from '../stre
 import { Emitter } from './emitter.js';
 import { Flights } from './flights.js';
 import { toModelSource } from './model-option.js';
+import { clearStoredVerdicts, PersistentVerdicts, resolvePersistentCache } from './persistent-verdicts.js';
 import type { CheckOptions, Guard, GuardEventMap, GuardOptions, GuardState, ModelOption } from './types.js';
 import { WorkerConnection } from './worker-connection.js';
 import { workerSpawner, type WorkerSpawner } from './worker-source.js';
@@ -74,6 +75,7 @@ class GuardClient implements Guard {
   private currentState: GuardState = 'idle';
   private crashes: number[] = [];
   private sequence = 0;
+  private readonly stored?: PersistentVerdicts;
 
   constructor(options: GuardOptions) {
     if (typeof options !== 'object' || options === null) throw new AegisInputError('createGuard options must be an object.');
@@ -93,6 +95,12 @@ class GuardClient implements Guard {
     if (this.unresponsiveAfter === 0) throw new AegisInputError('unresponsiveAfter must be more than 0 ms.');
     const base = pageBase();
     this.source = toModelSource(options.model, base);
+    const persistent = resolvePersistentCache(options.persistentCache);
+    if (persistent) {
+      this.stored = new PersistentVerdicts(persistent);
+      // An eager guard also finds out at once which model it will run, ready for the first lookup.
+      this.stored.bind(this.source, { now: options.eager !== false });
+    }
     this.spawn = workerSpawner(options.worker, base);
     this.flights = new Flights({
       connection: () => (this.connection && !this.connection.isClosed ? this.connection : undefined),
@@ -117,7 +125,10 @@ class GuardClient implements Guard {
 
   reload(model?: ModelOption): Promise<ModelInfo> {
     this.assertAlive();
-    if (model !== undefined) this.source = toModelSource(model, pageBase());
+    if (model !== undefined) {
+      this.source = toModelSource(model, pageBase());
+      this.stored?.bind(this.source, { now: true });
+    }
     if (!this.connection || this.connection.isClosed) {
       // An explicit reload starts over: a fresh worker and a fresh restart budget.
       this.crashes = [];
@@ -139,11 +150,20 @@ class GuardClient implements Guard {
     return guardStream(this, prompt, source, options);
   }
 
+  async clearCache(): Promise<void> {
+    this.assertAlive();
+    // Not awaited: the worker handles messages in order, so every check sent after this finds its memory
+    // cleared, and a worker that does not answer (or lacks the method) cannot keep this call from settling.
+    this.connection?.call((remote) => remote.clearCache?.() ?? Promise.resolve()).catch(() => undefined);
+    await clearStoredVerdicts();
+  }
+
   dispose(): void {
     if (this.currentState === 'disposed') return;
     this.currentState = 'disposed';
     const error = new GuardDisposedError('The guard was disposed.');
     this.broken = error;
+    this.stored?.close();
     this.connection?.close(error);
     this.flights.rejectAll(error);
     this.emitter.clear();
@@ -300,6 +320,19 @@ class GuardClient implements Guard {
       ...(options.wantCategories ? { wantCategories: true } : {}),
       ...(options.judge && options.judge !== 'auto' ? { judge: options.judge } : {}),
     };
-    return this.flights.send(request, options);
+    return this.stored ? this.sendOrRecall(this.stored, request, options) : this.flights.send(request, options);
+  }
+
+  /** Answers from the verdicts stored on this device when it can, else asks the worker and stores its verdict. */
+  private async sendOrRecall(stored: PersistentVerdicts, request: CheckRequest, options: CheckOptions): Promise<Verdict> {
+    const recalled = await stored.lookup(request, options.signal);
+    if (recalled) {
+      this.assertAlive();
+      this.emitter.emit('verdict', recalled);
+      return recalled;
+    }
+    const verdict = await this.flights.send(request, options);
+    stored.remember(request, verdict);
+    return verdict;
   }
 }

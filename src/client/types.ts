@@ -4,6 +4,9 @@
 import type { AegisError } from '../core/errors.js';
 import type { CustomCategory, Decision, LoadProgress, ModelInfo, Verdict } from '../core/types.js';
 import type { GuardStreamEvent, GuardStreamOptions, StreamSource } from '../stream/types.js';
+import type { PersistentCacheOptions } from './persistent-verdicts.js';
+
+export type { PersistentCacheOptions };
 
 /** A WebLLM-style model record (`model`, `model_id`, `model_lib`, ...), passed to the runtime as is. */
 export interface RuntimeModelRecord {
@@ -74,6 +77,13 @@ export interface GuardOptions {
   unresponsiveAfter?: number;
   /** Load the model right away (default) or on the first check. */
   eager?: boolean;
+  /**
+   * Keep model verdicts on this device (IndexedDB) so the same texts are not judged again on a later visit
+   * (default: on, up to 10,000 verdicts). `false` turns it off; `{ maxEntries }` sets the size. Stored: a
+   * salted SHA-256 of the request and the model's identity, and the verdict; never the texts. A stored
+   * verdict comes back with `source: 'cache'`. See `Guard.clearCache()`.
+   */
+  persistentCache?: boolean | PersistentCacheOptions;
 }
 
 export interface CheckOptions {
@@ -119,6 +129,11 @@ export interface Guard {
   on<K extends keyof GuardEventMap>(event: K, listener: (value: GuardEventMap[K]) => void): () => void;
   /** Loads the model again (after a load failure, or to switch models). */
   reload(model?: ModelOption): Promise<ModelInfo>;
+  /**
+   * Forgets every verdict stored on this device by the guards of this origin (whatever their
+   * `persistentCache` setting) and the ones this guard's worker keeps in memory. Checks in flight finish.
+   */
+  clearCache(): Promise<void>;
   /** Terminates the worker; pending and later calls reject with `GuardDisposedError`. */
   dispose(): void;
 }

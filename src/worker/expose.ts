@@ -45,6 +45,7 @@ export function createServiceApi(
       service.check(request, (event) => post({ [NOTICE]: 'check', id: String((request as { id?: unknown } | null)?.id), event })),
     cancel: (id) => service.cancel(id),
     ping: async () => true,
+    clearCache: () => service.clearCache(),
   };
 }
 

@@ -1,15 +1,18 @@
 /**
- * The fast path: the verdict from one set of logits, on top of a template prefix kept in the KV cache.
+ * The fast path: the verdict from one set of logits, on top of whatever the KV cache already holds of the
+ * check's prompt.
  *
- * Per check (TokenSession with `truncate`, prefix already cached):
- *   1. prefill the check's suffix (its texts, the closing template, the assistant header and the forced
- *      answer opening `{"User Safety": "`); its logits hold the user rating;
+ * Per check (TokenSession with `truncate`):
+ *   1. bring the cache to the check's prompt plus the forced answer opening `{"User Safety": "`: keep the
+ *      longest common prefix of what it holds (the template prefix; after a prompt check, also that user
+ *      text; within a stream, also `response: agent:`) and prefill the rest (prefix-cache.ts argues why that
+ *      is exact). Its logits hold the user rating;
  *   2. prompt check: P(unsafe) from those logits, rating by the policy threshold. Safe and no categories
- *      wanted: done (one prefill, no decode step). Otherwise forward the rating word and decode the rest of
- *      the answer greedily to read the categories;
+ *      wanted: done (one prefill, no decode step). Otherwise decode the rest of the answer, jumping over the
+ *      tokens the category names force (category-decode.ts);
  *   3. reply check: forward the user rating the model prefers plus `", "Response Safety": "` (the model's
  *      own output order) in one step; those logits hold the reply rating; then as in 2.
- * The cache is rolled back to the prefix after every check (prefix-cache.ts argues why that is exact).
+ * The cache is left as the check leaves it: the next check rolls back only as far as it must.
  * Without `truncate` every check resets the cache and prefills prefix + suffix (`prefixReused: false`).
  *
  * The categories come from the same parser as the JSON path (`parseAegisOutput` over the assembled output),
@@ -20,16 +23,12 @@ import { OUTPUT_LEAD, parseAegisOutput } from '../core/parse.js';
 import { VERDICT_TOKEN_IDS } from '../core/tokens.js';
 import type { ParseFailure, Rating, ViolatedCategory } from '../core/types.js';
 import type { TokenSession } from '../engine/engine.js';
-import {
-  CATEGORY_MAX_STEPS,
-  END_OF_TURN_IDS,
-  RESPONSE_BRIDGE,
-  fastPromptParts,
-  needsCategoryDecode,
-} from './fast-prompt.js';
+import { RESPONSE_BRIDGE, fastPromptParts, needsCategoryDecode, type FastPromptParts } from './fast-prompt.js';
 import type { Judge, Judgement } from './judge.js';
-import { argmax, readVerdict, type VerdictReading } from './logits.js';
-import { forgetPrefix, planPrefix, prefixIdsFor, rememberPrefix, rememberedPrefixLength } from './prefix-cache.js';
+import { readVerdict, type VerdictReading } from './logits.js';
+import { categoryGrammarFor, decodeAfterRating } from './category-decode.js';
+import { encodeRemembered } from './encode-memo.js';
+import { forwardRecorded, keepPrefix, planReuse } from './prefix-cache.js';
 
 const now = () => performance.now();
 
@@ -51,10 +50,8 @@ class CheckForwarder {
     private readonly signal: AbortSignal,
   ) {}
 
-  /** Forwards prompt text (`phase` 'prefill') or one chosen token plus `forcedAfter` forced ones ('decode'). */
-  async forward(ids: readonly number[], phase: 'prefill' | 'decode', forcedAfter = 0): Promise<Float32Array> {
-    this.signal.throwIfAborted();
-    const needed = this.session.kvLength() + ids.length;
+  /** Throws ContextWindowExceededError when `needed` tokens of context do not fit the model's window. */
+  assertFits(needed: number): void {
     const window = this.session.contextWindow;
     if (needed > window) {
       throw new ContextWindowExceededError(
@@ -63,8 +60,14 @@ class CheckForwarder {
         window,
       );
     }
+  }
+
+  /** Forwards prompt text (`phase` 'prefill') or one chosen token plus `forcedAfter` forced ones ('decode'). */
+  async forward(ids: readonly number[], phase: 'prefill' | 'decode', forcedAfter = 0): Promise<Float32Array> {
+    this.signal.throwIfAborted();
+    this.assertFits(this.session.kvLength() + ids.length);
     const started = now();
-    const logits = await this.session.forward([...ids], this.signal);
+    const logits = await forwardRecorded(this.session, ids, this.signal);
     const ms = now() - started;
     if (phase === 'prefill') {
       this.prefillMs += ms;
@@ -79,68 +82,52 @@ class CheckForwarder {
   }
 }
 
-const bridgeIdsCache = new WeakMap<TokenSession, readonly number[]>();
-async function bridgeIdsFor(session: TokenSession): Promise<readonly number[]> {
-  let ids = bridgeIdsCache.get(session);
-  if (!ids) bridgeIdsCache.set(session, (ids = Object.freeze(await session.encode(RESPONSE_BRIDGE))));
-  return ids;
+/** A check's prompt as token ids, with the lengths at which its cache levels end (prefix-cache.ts). */
+interface CheckIds {
+  ids: number[];
+  prefixLength: number;
+  levels: number[];
 }
 
-/** Brings the cache to `prefixIds` + the check's suffix and returns the logits after the suffix. */
-async function prefillCheck(
-  session: TokenSession,
-  forwarder: CheckForwarder,
-  prefixIds: readonly number[],
-  suffixIds: readonly number[],
-): Promise<{ logits: Float32Array; prefixReused: boolean }> {
-  if (!session.truncate) {
-    // No rollback: the prefix cannot survive a check, so every check is one full prefill.
-    await session.reset();
-    return { logits: await forwarder.forward([...prefixIds, ...suffixIds], 'prefill'), prefixReused: false };
-  }
-  const plan = planPrefix(session, prefixIds);
-  if (!plan.reused) {
-    forgetPrefix(session);
-    if (plan.keep === 0) await session.reset();
-    else await session.truncate(plan.keep);
-    if (plan.forward.length > 0) await forwarder.forward(plan.forward, 'prefill');
-    rememberPrefix(session, prefixIds);
-  }
-  return { logits: await forwarder.forward(suffixIds, 'prefill'), prefixReused: plan.reused };
-}
+const startsWith = (ids: readonly number[], head: readonly number[], at: number) => head.every((id, i) => ids[at + i] === id);
 
-/** Leaves the cache holding only the prefix again, or forgets it when that is not possible. */
-async function rollBack(session: TokenSession): Promise<void> {
-  const keep = rememberedPrefixLength(session);
-  if (keep === undefined || !session.truncate) return;
-  try {
-    const length = session.kvLength();
-    if (length < keep) forgetPrefix(session);
-    else if (length > keep) await session.truncate(keep);
-  } catch {
-    forgetPrefix(session);
+/**
+ * Tokenizes a check. The prefix/suffix split is a token boundary for every text (fast-split.test.ts); a
+ * level inside the suffix counts only where the suffix's own tokens really split there.
+ */
+async function tokenizeCheck(session: TokenSession, parts: FastPromptParts, forwarder: CheckForwarder): Promise<CheckIds> {
+  const prefixIds = await encodeRemembered(session, parts.prefix);
+  const ids = [...prefixIds, ...(await session.encode(parts.suffix))];
+  // Before any more tokenizing or touching the cache: a check that cannot fit costs nothing more.
+  forwarder.assertFits(ids.length);
+  const levels: number[] = [];
+  for (const head of parts.prefixLevels) {
+    const headIds = await encodeRemembered(session, head);
+    if (startsWith(prefixIds, headIds, 0)) levels.push(headIds.length);
   }
+  levels.push(prefixIds.length);
+  for (const level of parts.levels) {
+    const levelIds = await encodeRemembered(session, level);
+    if (!startsWith(ids, levelIds, prefixIds.length)) break;
+    levels.push(prefixIds.length + levelIds.length);
+  }
+  return { ids, prefixLength: prefixIds.length, levels };
 }
 
 /**
- * Greedy decoding of the answer after a rating word, starting by forwarding that word: stops at the first
- * `}` (as the JSON path's stop string does) or an end-of-turn token, at most CATEGORY_MAX_STEPS forwards.
+ * Brings the cache to the check's ids, keeping the deepest level it already holds, and returns the logits
+ * after them. `prefixReused`: the whole template prefix came from the cache.
  */
-async function decodeRest(session: TokenSession, forwarder: CheckForwarder, ratingToken: number): Promise<string> {
-  const ids: number[] = [];
-  let text = '';
-  let next = ratingToken;
-  for (let step = 0; step < CATEGORY_MAX_STEPS; step++) {
-    const token = argmax(await forwarder.forward([next], 'decode'));
-    if (END_OF_TURN_IDS.has(token)) break;
-    ids.push(token);
-    // Decode the whole tail each time: a multi-byte character may span tokens.
-    text = await session.decode(ids);
-    const brace = text.indexOf('}');
-    if (brace >= 0) return text.slice(0, brace + 1);
-    next = token;
-  }
-  return text;
+async function prefillCheck(
+  session: TokenSession,
+  forwarder: CheckForwarder,
+  { ids, prefixLength, levels }: CheckIds,
+): Promise<{ logits: Float32Array; prefixReused: boolean }> {
+  const plan = planReuse(session, ids, levels);
+  await keepPrefix(session, plan.keep);
+  let logits: Float32Array | undefined;
+  for (const segment of plan.segments) logits = await forwarder.forward(segment, 'prefill');
+  return { logits: logits!, prefixReused: plan.keep >= prefixLength };
 }
 
 function checkedProbability(reading: VerdictReading): number {
@@ -160,55 +147,54 @@ export const judgeFast: Judge = async (engine, request, { signal, onDecision }) 
     { categories: request.categories },
   );
   const forwarder = new CheckForwarder(session, signal);
-  try {
-    const prefixIds = await prefixIdsFor(session, parts.prefix);
-    const suffixIds = await session.encode(parts.suffix);
-    let { logits, prefixReused } = await prefillCheck(session, forwarder, prefixIds, suffixIds);
-    let raw = OUTPUT_LEAD;
+  let { logits, prefixReused } = await prefillCheck(session, forwarder, await tokenizeCheck(session, parts, forwarder));
+  let raw = OUTPUT_LEAD;
 
-    if (target === 'response') {
-      // The model's own order: its preferred user rating, then the reply's field name.
-      const userRating = readVerdict(logits);
-      checkedProbability(userRating);
-      const bridgeIds = await bridgeIdsFor(session);
-      logits = await forwarder.forward([VERDICT_TOKEN_IDS[userRating.greedy], ...bridgeIds], 'decode', bridgeIds.length);
-      raw += userRating.greedy + RESPONSE_BRIDGE;
-    }
-
-    const reading = readVerdict(logits);
-    const unsafeProbability = checkedProbability(reading);
-    const finish = (
-      rating: Rating,
-      categories: ViolatedCategory[],
-      failure?: ParseFailure,
-    ): Judgement => ({
-      rating,
-      categories,
-      unsafeProbability,
-      raw,
-      ...(failure ? { failure } : {}),
-      prefillMs: forwarder.prefillMs,
-      decodeMs: forwarder.decodeMs,
-      promptTokens: forwarder.promptTokens,
-      completionTokens: forwarder.decodeSteps,
-      prefixReused,
-    });
-
-    if (!reading.ratingIsLikeliest) {
-      // The model would not write a rating here: unreadable, fail closed as the JSON path does.
-      raw += await session.decode([reading.argmax]);
-      return finish('unsafe', [], 'unknown-rating');
-    }
-    const rating: Rating = unsafeProbability >= policy.threshold ? 'unsafe' : 'safe';
-    onDecision({ target, rating, unsafeProbability });
-    raw += rating;
-    if (!needsCategoryDecode(rating, request.wantCategories)) return finish(rating, []);
-
-    raw += await decodeRest(session, forwarder, VERDICT_TOKEN_IDS[rating]);
-    const parsed = parseAegisOutput(raw, target, { categories: request.categories });
-    if (parsed.failure) return finish('unsafe', [], parsed.failure);
-    return finish(rating, parsed.categories);
-  } finally {
-    await rollBack(session);
+  if (target === 'response') {
+    // The model's own order: its preferred user rating, then the reply's field name.
+    const userRating = readVerdict(logits);
+    checkedProbability(userRating);
+    const bridgeIds = await encodeRemembered(session, RESPONSE_BRIDGE);
+    logits = await forwarder.forward([VERDICT_TOKEN_IDS[userRating.greedy], ...bridgeIds], 'decode', bridgeIds.length);
+    raw += userRating.greedy + RESPONSE_BRIDGE;
   }
+
+  const reading = readVerdict(logits);
+  const unsafeProbability = checkedProbability(reading);
+  const finish = (
+    rating: Rating,
+    categories: ViolatedCategory[],
+    failure?: ParseFailure,
+  ): Judgement => ({
+    rating,
+    categories,
+    unsafeProbability,
+    raw,
+    ...(failure ? { failure } : {}),
+    prefillMs: forwarder.prefillMs,
+    decodeMs: forwarder.decodeMs,
+    promptTokens: forwarder.promptTokens,
+    completionTokens: forwarder.decodeSteps,
+    prefixReused,
+  });
+
+  if (!reading.ratingIsLikeliest) {
+    // The model would not write a rating here: unreadable, fail closed as the JSON path does.
+    raw += await session.decode([reading.argmax]);
+    return finish('unsafe', [], 'unknown-rating');
+  }
+  const rating: Rating = unsafeProbability >= policy.threshold ? 'unsafe' : 'safe';
+  onDecision({ target, rating, unsafeProbability });
+  raw += rating;
+  if (!needsCategoryDecode(rating, request.wantCategories)) return finish(rating, []);
+
+  const grammar = await categoryGrammarFor(session, request.categories);
+  const steps = {
+    step: (ids: number[], forced: number) => forwarder.forward(ids, 'decode', forced),
+    decode: (ids: number[]) => session.decode(ids),
+  };
+  raw += await decodeAfterRating(steps, grammar, rating, VERDICT_TOKEN_IDS[rating]);
+  const parsed = parseAegisOutput(raw, target, { categories: request.categories });
+  if (parsed.failure) return finish('unsafe', [], parsed.failure);
+  return finish(rating, parsed.categories);
 };

@@ -8,7 +8,8 @@
  * user rating, then `", "Response Safety": "`, then the reply rating.
  */
 import { OUTPUT_LEAD, VERDICT_FIELDS } from '../core/parse.js';
-import { renderCheckPrompt, type PromptInput, type PromptOptions } from '../core/prompt.js';
+import { renderCheckPrefix, renderCheckPrompt, type PromptInput, type PromptOptions } from '../core/prompt.js';
+import { defuseUntrustedText } from '../core/sanitize.js';
 import { LLAMA3_SPECIAL_TOKENS } from '../core/tokens.js';
 
 /** What the model writes between the user rating and the reply rating. */
@@ -34,11 +35,42 @@ export interface FastPromptParts {
   prefix: string;
   /** The check's own text: its texts, the closing template, the assistant header and `{"User Safety": "`. */
   suffix: string;
+  /**
+   * Beginnings of `prefix` after which the KV cache may be shared with checks that list other custom
+   * categories: the template up to the end of the Aegis category lines.
+   */
+  prefixLevels: string[];
+  /**
+   * Beginnings of `suffix` after which the KV cache may be shared with other checks (prefix-cache.ts): the
+   * user part (a space, the defused user text, the blank line), and for a reply check also the reply's label
+   * `response: agent:` (without the space, which the tokenizer joins to the reply's first word).
+   */
+  levels: string[];
 }
+
+/** The label before the reply in the conversation block (prompt.ts writes it followed by one space). */
+const REPLY_LABEL = 'response: agent:';
+
+/** The prefix up to the end of the 23 Aegis category lines: the same whatever custom categories follow. */
+const TAXONOMY_HEAD = (() => {
+  const prefix = renderCheckPrefix();
+  const end = prefix.indexOf('<END UNSAFE CONTENT CATEGORIES>');
+  return end > 0 ? prefix.slice(0, end) : undefined;
+})();
 
 export function fastPromptParts(input: PromptInput, options: PromptOptions = {}): FastPromptParts {
   const { prefix, rest } = renderCheckPrompt(input, options);
-  return { prefix, suffix: rest + OUTPUT_LEAD };
+  const suffix = rest + OUTPUT_LEAD;
+  // Derived here, then checked against the rendered text: a template change drops a level, never misplaces it.
+  const userPart = ` ${defuseUntrustedText(input.user)}\n\n`;
+  const candidates = input.response === undefined ? [userPart] : [userPart, `${userPart}${REPLY_LABEL}`];
+  const levels: string[] = [];
+  for (const level of candidates) {
+    if (!suffix.startsWith(level)) break;
+    levels.push(level);
+  }
+  const prefixLevels = TAXONOMY_HEAD !== undefined && prefix.startsWith(TAXONOMY_HEAD) ? [TAXONOMY_HEAD] : [];
+  return { prefix, suffix, prefixLevels, levels };
 }
 
 /**

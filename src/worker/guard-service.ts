@@ -178,6 +178,10 @@ export class GuardService implements GuardServiceApi {
     });
   }
 
+  async clearCache(): Promise<void> {
+    this.cache.clear();
+  }
+
   async cancel(id: string): Promise<void> {
     const entry = this.byId.get(id);
     if (!entry) return;

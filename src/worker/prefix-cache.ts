@@ -1,61 +1,68 @@
 /**
- * Keeps the fixed template prefix in the engine's KV cache between checks.
+ * Keeps what earlier checks left in the engine's KV cache, so a check prefills only what it does not share.
  *
  * Model of the cache (the TokenSession contract, engine.ts): one sequence of token ids; `forward` appends,
  * `truncate(n)` keeps the first n, `reset` empties it. Attention is causal, so the KV entries of the first n
- * tokens depend only on those n tokens: after `truncate(prefixIds.length)` the cache holds exactly what a
- * fresh prefill of the prefix would produce, and forwarding the next check's suffix on top of it gives the
- * same logits as prefilling prefix + suffix from scratch.
+ * tokens depend only on those n tokens (and on how they were split into forwards). The reference measured
+ * popn rollback as bit-identical on a real runtime; what does change the numbers (~1e-3 in the logits) is
+ * the split of a prompt into forwards. So every check is forwarded in the same segments, a fixed function of
+ * its text, whether it starts from an empty cache or not:
+ *
+ *   [template prefix] [ user text] [response: agent:] [ reply, closing template, answer opening]
+ *   level 1            level 2      level 3 (reply checks only)
+ *
+ * A check may keep a level from the cache when the cache holds the same ids up to that level and the cached
+ * entries were forwarded as the same segments (their forward ended exactly there). Its result is then the
+ * one a fresh check would compute, bit for bit. What that buys:
+ * - level 1: every check with the same categories;
+ * - level 2: a reply check after the prompt check of the same message (and every window of that reply)
+ *   prefills only `response: agent: …` and the tail;
+ * - level 3: every chunk check of a streamed reply after the first.
+ * A level is never assumed from the texts: the judge places a boundary only where the tokenizer really
+ * splits (`encode(a) ++ encode(b)` is how `a + b` is encoded), and keeps it only where the ids agree.
+ *
+ * A record of the cache is trusted only while it provably still describes the cache: the session's
+ * `kvLength()` equals the record's length and its `cacheEpoch()` (engine.ts: it changes on every reset, raw
+ * completion, reload and failed forward or truncate) is the one the record was made in; equal lengths alone
+ * prove nothing. Otherwise the record is dropped and the check starts from an empty cache (the plain path).
  *
  * Why WebLLM 0.2.86 (pinned) behaves like that model (idx:N = line of node_modules/@mlc-ai/web-llm/lib/index.js):
  * - The cache is a paged KV cache created for ONE sequence (max_num_sequence 1, idx:11924-11935), re-added
  *   as sequence 0 by resetKVCache (idx:12024-12029); nothing in WebLLM forks it (internals §2).
- * - `forwardTokensAndSample` (idx:13958-14035) embeds and forwards the ids chunk by chunk on top of the
- *   existing cache, never resetting it; each chunk grows `filledKVCacheLength` by exactly its length
- *   (embedAndForward, idx:13279-13333, checked at idx:14008-14012). It then samples one token from the last
- *   chunk's logits (idx:14015) but does not forward it: the cache holds exactly the ids we sent.
- * - The session's `truncate` pops the surplus with `vm.builtin.kv_state_popn` and sets
- *   `filledKVCacheLength` to the kept length (src/engine/webllm-token-session.ts); `reset` is
- *   `resetChat`, which clears the cache and zeroes that length (idx:12008-12030).
- * - Anything else that uses the cache starts from an empty one: `completions.create` calls resetChat and
- *   refuses a non-empty cache (idx:19115, 13857-13859); `reload` unloads first (idx:18176), and a load
- *   builds a new session object (webllm-engine.ts). So before reusing, the session's cacheEpoch() must be the
- *   one recorded with the prefix (it changes on every reset, completion, reload and failed forward) and the
- *   cache length exactly the prefix length we left it at; anything else triggers a fresh prefill.
- * Two more conditions, checked in test/node/fast-split.test.ts with the real tokenizer:
- * - the split is a token boundary: encode(prefix) ++ encode(suffix) === encode(prefix + suffix) for every
- *   text (the prefix ends with `user:`, and Llama-3's pre-tokenizer always cuts between `:` and the space
- *   that starts the suffix; the untrusted text is defused, so no special token can straddle the cut);
- * - `forwardTokensAndSample` does no context-window check (internals §2): the judge checks before every
- *   forward (fast-judge.ts).
- *
- * Only one prefix is kept (the cache holds one sequence). A different custom-category set shares the Aegis
- * part of the prefix, so only the differing tail is rolled back and prefilled.
+ * - The session's forward (webllm-token-session.ts: `forwardKnownTokens`, idx:14036-14081, or
+ *   `forwardTokensAndSample`, idx:13958-14035) forwards the ids chunk by chunk on top of the existing cache;
+ *   each chunk grows `filledKVCacheLength` by exactly its length (idx:13279-13333), and the session checks
+ *   the length afterwards. Nothing sampled is forwarded: the cache holds exactly the ids we sent. Chunks are
+ *   cut at fixed offsets from the start of each forward, so equal segments are chunked equally.
+ * - The session's `truncate` pops the surplus with `vm.builtin.kv_state_popn` (an int64 count). Popping more
+ *   than the cache holds kills the runtime; a kept length is always within the record's length.
  */
 import type { TokenSession } from '../engine/engine.js';
 
-/** What the cache holds after a check ends cleanly: the prefix's ids, nothing after them. */
-interface PrefixState {
-  ids: readonly number[];
-  /** The session's cacheEpoch() when the prefix was put there: any other value means the cache changed hands. */
+/** What the cache holds, as far as this module knows: its exact ids, where its forwards ended, its epoch. */
+interface CacheRecord {
+  ids: number[];
+  /** Lengths at which a forward ended (ascending). */
+  ends: number[];
   epoch: number;
 }
 
-const states = new WeakMap<TokenSession, PrefixState>();
-const encodings = new WeakMap<TokenSession, Map<string, readonly number[]>>();
-/** Distinct category sets remembered per session (each prefix is ~350-400 ids). */
-const MAX_REMEMBERED_PREFIXES = 8;
+const records = new WeakMap<TokenSession, CacheRecord>();
 
-/** Token ids of a prefix, tokenized once per session and prefix text. */
-export async function prefixIdsFor(session: TokenSession, prefix: string): Promise<readonly number[]> {
-  let memo = encodings.get(session);
-  if (!memo) encodings.set(session, (memo = new Map()));
-  const known = memo.get(prefix);
-  if (known) return known;
-  const ids = Object.freeze(await session.encode(prefix));
-  if (memo.size >= MAX_REMEMBERED_PREFIXES) memo.delete(memo.keys().next().value!);
-  memo.set(prefix, ids);
-  return ids;
+/** The record, if it provably still describes the cache; a stale one is dropped. */
+function currentRecord(session: TokenSession): CacheRecord | undefined {
+  const record = records.get(session);
+  if (!record) return undefined;
+  if (session.kvLength() !== record.ids.length || session.cacheEpoch() !== record.epoch) {
+    records.delete(session);
+    return undefined;
+  }
+  return record;
+}
+
+/** The ids the cache provably holds, or undefined when that is not known. */
+export function heldIds(session: TokenSession): readonly number[] | undefined {
+  return currentRecord(session)?.ids;
 }
 
 function commonPrefixLength(a: readonly number[], b: readonly number[]): number {
@@ -65,44 +72,77 @@ function commonPrefixLength(a: readonly number[], b: readonly number[]): number 
   return i;
 }
 
-/** How to bring the cache to hold exactly `prefixIds`. */
-export interface PrefixPlan {
-  /** The cache already holds the prefix and nothing else: forward nothing. */
-  reused: boolean;
-  /** Keep this many cached ids (0: empty the cache with `reset`). */
+/** How to bring the cache to hold a check's ids. */
+export interface ReusePlan {
+  /** Cached ids to keep (0: start from an empty cache). */
   keep: number;
-  /** Then forward these ids. */
-  forward: readonly number[];
+  /** The forwards to make after them, in order (never empty: the check needs the logits after its last id). */
+  segments: number[][];
 }
 
 /**
- * Plans the cache update for a check. Only for sessions with `truncate`; without it every check starts
- * from `reset()` and prefills everything.
+ * Plans a check whose prompt is `ids` (at least one id), forwarded in segments that end at `levels`
+ * (ascending lengths inside `ids`) and at its end. Without `truncate` nothing can be kept and the prompt is
+ * one forward.
  */
-export function planPrefix(session: TokenSession, prefixIds: readonly number[]): PrefixPlan {
-  const state = states.get(session);
-  // Anything but "exactly the prefix we left, on the same cache state" means the cache is not ours any more:
-  // start over. Equal lengths alone prove nothing (a completion or a reload may leave as many tokens).
-  if (!state || state.epoch !== session.cacheEpoch() || session.kvLength() !== state.ids.length) {
-    return { reused: false, keep: 0, forward: prefixIds };
+export function planReuse(session: TokenSession, ids: readonly number[], levels: readonly number[]): ReusePlan {
+  if (!session.truncate) return { keep: 0, segments: [[...ids]] };
+  const cuts = levels.filter((n, i) => n > 0 && n < ids.length && (i === 0 || n > levels[i - 1]!));
+  const record = currentRecord(session);
+  let keep = 0;
+  if (record) {
+    const shared = commonPrefixLength(record.ids, ids);
+    for (const level of cuts) if (level <= shared && record.ends.includes(level)) keep = level;
   }
-  const keep = commonPrefixLength(state.ids, prefixIds);
-  if (keep === prefixIds.length && keep === state.ids.length) return { reused: true, keep, forward: [] };
-  return { reused: false, keep, forward: prefixIds.slice(keep) };
+  const segments: number[][] = [];
+  let from = keep;
+  for (const level of [...cuts.filter((n) => n > keep), ids.length]) {
+    segments.push(ids.slice(from, level));
+    from = level;
+  }
+  return { keep, segments };
 }
 
-/** Forgets what the cache holds (call before changing it, so a failure midway leaves no stale claim). */
-export function forgetPrefix(session: TokenSession): void {
-  states.delete(session);
+/**
+ * Applies the `keep` part of a plan: truncates to `keep`, or resets when nothing is kept (or nothing is
+ * known about the cache). Records what the cache then holds.
+ */
+export async function keepPrefix(session: TokenSession, keep: number): Promise<void> {
+  const record = currentRecord(session);
+  records.delete(session);
+  if (keep === 0 || !record || !session.truncate) {
+    if (record?.ids.length !== 0) await session.reset();
+    records.set(session, { ids: [], ends: [], epoch: session.cacheEpoch() });
+    return;
+  }
+  if (keep > record.ids.length) throw new RangeError(`Cannot keep ${keep} of ${record.ids.length} cached ids.`);
+  if (keep < record.ids.length) await session.truncate(keep);
+  records.set(session, { ids: record.ids.slice(0, keep), ends: record.ends.filter((n) => n <= keep), epoch: session.cacheEpoch() });
 }
 
-/** Records that the cache now holds exactly `prefixIds`. */
-export function rememberPrefix(session: TokenSession, prefixIds: readonly number[]): void {
-  states.set(session, { ids: prefixIds, epoch: session.cacheEpoch() });
+/**
+ * Forwards ids and keeps the record in step. If the forward fails, the record survives only when the cache
+ * provably did not change: same length and same epoch (a forward refused before it started, e.g. when
+ * cancelled). After any other failure the next check starts from an empty cache.
+ */
+export async function forwardRecorded(session: TokenSession, ids: readonly number[], signal: AbortSignal): Promise<Float32Array> {
+  const record = currentRecord(session);
+  records.delete(session);
+  const epoch = session.cacheEpoch();
+  try {
+    const logits = await session.forward([...ids], signal);
+    if (record) {
+      const held = [...record.ids, ...ids];
+      records.set(session, { ids: held, ends: [...record.ends, held.length], epoch: session.cacheEpoch() });
+    }
+    return logits;
+  } catch (error) {
+    if (record && session.kvLength() === record.ids.length && session.cacheEpoch() === epoch) records.set(session, record);
+    throw error;
+  }
 }
 
-/** The prefix length the cache is known to start with, if any (none once the cache changed hands). */
-export function rememberedPrefixLength(session: TokenSession): number | undefined {
-  const state = states.get(session);
-  return state && state.epoch === session.cacheEpoch() ? state.ids.length : undefined;
+/** Drops what is known about the cache (the next check on this session starts from an empty one). */
+export function forgetCache(session: TokenSession): void {
+  records.delete(session);
 }

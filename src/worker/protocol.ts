@@ -74,6 +74,8 @@ export interface GuardServiceApi {
   check(request: CheckRequest, onEvent?: (event: CheckEvent) => void): Promise<Result<Verdict>>;
   /** Cancels a queued or running check; its `check` call resolves with an `AegisAbortError`. */
   cancel(id: string): Promise<void>;
+  /** Forgets the verdicts kept in memory for repeats (checks in flight are not affected). */
+  clearCache?(): Promise<void>;
 }
 
 /**
@@ -89,6 +91,8 @@ export interface GuardWorkerApi {
   cancel(id: string): Promise<void>;
   /** Answers at once: proof of life while other calls are pending. */
   ping(): Promise<true>;
+  /** Forgets the verdicts kept in memory for repeats. Optional: a custom worker may predate it. */
+  clearCache?(): Promise<void>;
 }
 
 /** Marks a notice. Comlink ignores messages without an `id`, so notices and Comlink share the port. */

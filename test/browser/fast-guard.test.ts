@@ -35,8 +35,9 @@ describe('a fast guard', () => {
     const stats = await t.stats();
     expect(stats.completions).toBe(0);
     expect(stats.tokens.prefillsFromEmpty).toBe(1);
-    // Check 2 forwarded its own suffix only: far less than check 1, which also prefilled the prefix.
-    expect(stats.tokens.forwards.at(-1)).toBe(second.tokens.prompt);
+    // Check 2 forwarded its own suffix only (its user part, then the rest): far less than check 1, which also
+    // prefilled the prefix.
+    expect(stats.tokens.forwards.slice(-2).reduce((a, b) => a + b)).toBe(second.tokens.prompt);
     expect(first.tokens.prompt - second.tokens.prompt).toBeGreaterThan(250);
   });
 
@@ -51,9 +52,10 @@ describe('a fast guard', () => {
       { code: 'S16', name: 'Fraud/Deception' },
     ]);
     const forwards = (await t.stats()).tokens.forwards.slice(before);
-    // One suffix prefill, then one single-token forward per decode step.
-    expect(forwards.slice(1)).toEqual(Array(bad.tokens.completion).fill(1));
-    expect(bad.tokens.completion).toBeGreaterThan(5);
+    // The suffix prefill (user part, rest), then one forward per real choice: close or list, which name,
+    // another or close, which name, another or close. The tokens a name forces ride along.
+    expect(bad.tokens.completion).toBe(5);
+    expect(forwards).toHaveLength(2 + 5);
   });
 
   test('categories for a safe text only when asked for, and that request is cached separately', async () => {
@@ -150,7 +152,8 @@ describe('policy and limits per guard', () => {
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 150);
       await expect(t.guard.checkPrompt('hello', { signal: controller.signal })).rejects.toBeInstanceOf(AegisAbortError);
-      expect((await t.stats()).tokens.forwards).toEqual([]);
+      // Only the Aegis part of the template went through; the custom category's part was cancelled.
+      expect((await t.stats()).tokens.forwards).toHaveLength(1);
       const next = await t.guard.checkPrompt('the butler did it [[unsafe:Spoilers]]');
       expect(next).toMatchObject({ safe: false, categories: [{ code: 'S24', name: 'Spoilers' }], timings: { prefixReused: false } });
       expect((await t.guard.checkPrompt('hello again')).timings.prefixReused).toBe(true);

@@ -8,6 +8,12 @@ export interface AgreementCase {
   target: Target;
   user: string;
   response?: string;
+  /**
+   * The answer writes another field where the category list would open (`", "User Safety"…`). The fast path
+   * forces `"Safety Categories"` there (category-decode.ts), so the scripted model, which cannot continue
+   * text it would not write, fails the check: both paths block, for different reasons.
+   */
+  leavesListFormat?: true;
 }
 
 export const AGREEMENT_CASES: AgreementCase[] = [
@@ -22,6 +28,6 @@ export const AGREEMENT_CASES: AgreementCase[] = [
   { name: 'both unsafe', target: 'response', user: 'kill [[unsafe:Violence]]', response: 'ok [[unsafe:Threat]]' },
   { name: 'custom reply', target: 'response', user: 'Which phone?', response: 'Buy theirs [[unsafe:Competitor Mentions]]' },
   { name: 'not a rating', target: 'prompt', user: '[[raw:{"User Safety": "maybe"}]]' },
-  { name: 'duplicate verdict', target: 'prompt', user: '[[raw:{"User Safety": "unsafe", "User Safety": "safe"}]]' },
+  { name: 'duplicate verdict', target: 'prompt', user: '[[raw:{"User Safety": "unsafe", "User Safety": "safe"}]]', leavesListFormat: true },
   { name: 'truncated answer', target: 'prompt', user: '[[raw:{"User Safety": "unsafe", "Safety Categories": "Violence]]' },
 ];

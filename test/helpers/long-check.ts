@@ -35,13 +35,13 @@ export async function fastLongCheck(tokenizer: TextTokenizer, options: NodeFastE
   const received: Received[] = [];
   const engine = new NodeFastEngine(tokenizer, {
     ...options,
-    answer: (user, response, written) => {
+    answer: (user, response, written, writtenText) => {
       // Called at every forward after the assistant header. The first of a check has no rating written yet
       // (the cache ends with `{"User Safety": "`); later ones are the same check's decode steps.
       if (Object.keys(written).length === 0) {
         received.push({ user: undefuse(user), ...(response === undefined ? {} : { response: undefuse(response) }) });
       }
-      return (options.answer ?? scriptedVerdict)(user, response, written);
+      return (options.answer ?? scriptedVerdict)(user, response, written, writtenText);
     },
   });
   await engine.load(NODE_SPEC);

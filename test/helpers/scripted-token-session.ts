@@ -13,6 +13,9 @@
  * So the cache has to be right: a previous check's text left in, part of the prefix rolled away, or a
  * written part the script never produced (a forced rating aside, see `ScriptedAnswerFn`) makes forward()
  * throw or the answer change, and the check fails. Nothing here knows what the judge intended to send.
+ *
+ * `cacheEpoch()` follows the engine's cache-identity contract: it changes on every reset and on a forward
+ * that fails after appending; truncation and successful forwards keep it.
  */
 import type { TokenSession } from '../../src/engine/engine.js';
 import type { Rating } from '../../src/core/types.js';
@@ -45,8 +48,16 @@ export interface ScriptedAnswer {
   p: { user: number; response?: number };
 }
 
-/** Answers a conversation, honouring ratings already written (so a forced rating is continued sensibly). */
-export type ScriptedAnswerFn = (user: string, response: string | undefined, written: WrittenRatings) => ScriptedAnswer;
+/**
+ * Answers a conversation, honouring ratings already written (so a forced rating is continued sensibly).
+ * `writtenText` is the whole answer written so far, for scripts that continue text the judge forced.
+ */
+export type ScriptedAnswerFn = (
+  user: string,
+  response: string | undefined,
+  written: WrittenRatings,
+  writtenText: string,
+) => ScriptedAnswer;
 
 /** Where a forward sits, for delays and faults. */
 export interface ForwardContext {
@@ -104,6 +115,7 @@ const clampP = (p: number) => Math.min(1 - 1e-6, Math.max(1e-6, p));
 
 export class ScriptedTokenSession implements TokenSession {
   private kv: number[] = [];
+  /** The engine's cache-identity contract (engine.ts): see cacheEpoch(). */
   private epoch = 0;
   readonly contextWindow: number;
   readonly truncate?: (length: number) => Promise<void>;
@@ -135,7 +147,10 @@ export class ScriptedTokenSession implements TokenSession {
     return this.kv.length;
   }
 
-  /** Changes on reset() and overwrite(); a forward that fails here fails before touching the cache. */
+  /**
+   * Changes on reset(), overwrite(), and a forward that fails after appending (the scripted model refusing
+   * what the cache holds); a forward refused before appending (abort, fault markers) keeps it.
+   */
   cacheEpoch(): number {
     return this.epoch;
   }
@@ -160,6 +175,16 @@ export class ScriptedTokenSession implements TokenSession {
     return this.kv;
   }
 
+  /**
+   * Overwrites one cached id without changing the length, as a cache written behind the judge's back would
+   * look (tests of stale levels). `newEpoch`: the engine noticed and changed its epoch, as it must.
+   */
+  replaceAt(index: number, id: number, newEpoch = false): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.kv.length) throw new Error(`Scripted KV cache: no entry ${index}.`);
+    this.kv[index] = id;
+    if (newEpoch) this.epoch++;
+  }
+
   async forward(ids: number[], signal?: AbortSignal): Promise<Float32Array> {
     if (ids.length === 0) throw new Error('Scripted KV cache: forward() needs at least one token.');
     const { tokenizer } = this.options;
@@ -174,7 +199,13 @@ export class ScriptedTokenSession implements TokenSession {
     if (this.kv.length === 0) this.stats.prefillsFromEmpty++;
     this.stats.forwards.push(ids.length);
     this.kv = next;
-    return this.logits();
+    try {
+      return this.logits();
+    } catch (error) {
+      // A forward that fails after appending leaves a cache nobody should trust: a new epoch.
+      this.epoch++;
+      throw error;
+    }
   }
 
   private promptMemo?: { ids: number[]; text: string };
@@ -209,7 +240,7 @@ export class ScriptedTokenSession implements TokenSession {
     const response = conversation[2];
     const written = this.kv.slice(header + ASSISTANT_HEADER_IDS.length);
     const writtenText = tokenizer.decode(written);
-    const answer = this.options.answer(user, response, writtenRatings(writtenText));
+    const answer = this.options.answer(user, response, writtenRatings(writtenText), writtenText);
     const answerIds = this.encodeAnswer(answer.text);
     const diverges = written.some((id, i) => answerIds[i] !== id);
     if (diverges) {

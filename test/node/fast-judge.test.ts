@@ -5,9 +5,9 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { AegisAbortError, ContextWindowExceededError } from '../../src/core/errors.js';
 import { renderCheckPrefix } from '../../src/core/prompt.js';
-import { VERDICT_TOKEN_IDS } from '../../src/core/tokens.js';
 import type { CustomCategory } from '../../src/core/types.js';
 import { judgeFast } from '../../src/worker/fast-judge.js';
+import { CATEGORIES_OPENING } from '../../src/worker/category-decode.js';
 import { fastPromptParts } from '../../src/worker/fast-prompt.js';
 import { judgeByJson } from '../../src/worker/json-judge.js';
 import { AGREEMENT_CASES, COMPETITOR } from '../helpers/agreement-cases.js';
@@ -31,13 +31,12 @@ async function engineWith(options: NodeFastEngineOptions = {}): Promise<NodeFast
 
 const suffixLength = (user: string, response?: string, categories?: CustomCategory[]) =>
   tk.encode(fastPromptParts({ user, response }, { categories }).suffix).length;
-
-/** Tokens of the scripted answer after the target's rating word: the decode steps the judge should take. */
-function tailTokens(answer: string, ratingIndex: number): number {
-  const ids = tk.encode(answer);
-  const positions = ids.flatMap((id, i) => (id === VERDICT_TOKEN_IDS.safe || id === VERDICT_TOKEN_IDS.unsafe ? [i] : []));
-  return ids.length - positions[ratingIndex]! - 1;
-}
+/** Tokens of the user part of a check (a space, the user text, the blank line): its own cache level. */
+const userPartLength = (user: string) => tk.encode(` ${user}\n\n`).length;
+/** Tokens of the template up to the end of the Aegis category lines (the first level of every prefix). */
+const taxonomyHeadLength = () => tk.encode(fastPromptParts({ user: '' }).prefixLevels[0]!).length;
+/** Tokens a piece of the answer adds after `context` (how the judge's trie tokenizes it). */
+const piece = (context: string, text: string) => tk.encode(context + text).length - tk.encode(context).length;
 
 describe('prompt checks', () => {
   test('the prefix is prefilled once; a safe check then costs one suffix prefill and no decode step', async () => {
@@ -55,13 +54,26 @@ describe('prompt checks', () => {
     expect(second.promptTokens).toBe(suffixLength('And rye bread?'));
 
     const s = engine.tokenStats;
-    expect(s.forwards).toEqual([prefixLength, suffixLength('How do I bake bread?'), suffixLength('And rye bread?')]);
+    // Forwarded in the same segments every time, ending at the cache levels: the Aegis part of the
+    // template, the rest of the prefix, the user part, the rest.
+    const head = taxonomyHeadLength();
+    const user1 = userPartLength('How do I bake bread?');
+    const user2 = userPartLength('And rye bread?');
+    expect(s.forwards).toEqual([
+      head,
+      prefixLength - head,
+      user1,
+      suffixLength('How do I bake bread?') - user1,
+      user2,
+      suffixLength('And rye bread?') - user2,
+    ]);
     expect(s.prefillsFromEmpty).toBe(1);
-    expect(s.truncates).toEqual([prefixLength, prefixLength]);
-    expect(engine.scriptedSession.kvLength()).toBe(prefixLength);
+    // Check 2 rolled back only what it does not share; its own tokens stay for the next check to compare.
+    expect(s.truncates).toEqual([prefixLength]);
+    expect(engine.scriptedSession.kvLength()).toBe(prefixLength + suffixLength('And rye bread?'));
   });
 
-  test('an unsafe prompt decodes the rest of the answer, one step per token, and reads its categories', async () => {
+  test('an unsafe prompt decodes its categories, jumping over the tokens a listed name forces', async () => {
     const engine = await engineWith();
     const user = 'teach me [[unsafe:Violence, Fraud/Deception, Made Up Thing]]';
     const j = await judgeFast(engine, checkRequest('prompt', user), judgeContext());
@@ -74,8 +86,19 @@ describe('prompt checks', () => {
       { code: 'S16', name: 'Fraud/Deception' },
       { code: null, name: 'Made Up Thing' },
     ]);
-    expect(j.completionTokens).toBe(tailTokens(answer, 0));
-    expect(engine.tokenStats.forwards.slice(2)).toEqual(Array(j.completionTokens).fill(1));
+    const list = '{"User Safety": "unsafe' + CATEGORIES_OPENING;
+    expect(engine.tokenStats.forwards.slice(-9)).toEqual([
+      1, // the rating word: then close, or list?
+      piece('{"User Safety": "unsafe', CATEGORIES_OPENING), // `",` chosen, the rest of `", "Safety Categories": "` forced: which name?
+      piece(list, 'Violence'), // "Viol" chosen, "ence" forced: another or close?
+      1, // "," chosen: which name?
+      piece(`${list}Violence,`, ' Fraud/Deception'), // " Fraud" chosen, "/Deception" forced: another or close?
+      1, // "," chosen: which name? " Made" is not listed: plain greedy decoding from here,
+      1, // " Made"
+      1, // " Up"
+      1, // " Thing" (then `"}` ends the answer without being forwarded)
+    ]);
+    expect(j.completionTokens).toBe(9);
   });
 
   test('wantCategories decodes a safe answer too (one step: the model closes the object)', async () => {
@@ -120,17 +143,23 @@ describe('reply checks', () => {
     const reply = 'Here is how [[unsafe:Violence]]';
     const harmful = await judgeFast(engine, checkRequest('response', user, { response: reply }), judgeContext());
     expect(harmful).toMatchObject({ rating: 'unsafe', categories: [{ code: 'S1', name: 'Violence' }], raw: scriptedAnswer(user, reply) });
-    expect(harmful.completionTokens).toBe(1 + tailTokens(scriptedAnswer(user, reply), 1));
+    // The bridge forward, then: close or list, which name, another or close.
+    expect(harmful.completionTokens).toBe(1 + 3);
   });
 });
 
 describe('the fast path and the JSON path read the same answers', () => {
-  test.each(AGREEMENT_CASES)('$name', async ({ target, user, response }) => {
+  test.each(AGREEMENT_CASES)('$name', async ({ target, user, response, leavesListFormat }) => {
     const engine = await engineWith();
     for (const wantCategories of [true, false]) {
       const request = checkRequest(target, user, { response, categories: COMPETITOR, wantCategories });
-      const fast = await judgeFast(engine, request, judgeContext());
       const json = await judgeByJson(engine, request, judgeContext());
+      if (leavesListFormat) {
+        expect(json).toMatchObject({ rating: 'unsafe', failure: expect.any(String) });
+        await expect(judgeFast(engine, request, judgeContext())).rejects.toThrow('would not write');
+        continue;
+      }
+      const fast = await judgeFast(engine, request, judgeContext());
       expect(fast.failure).toBe(json.failure);
       expect(fast.rating).toBe(json.rating);
       // Without wantCategories a safe verdict stops before the categories.
@@ -147,33 +176,41 @@ describe('prefix reuse', () => {
     const texts = ['first question', 'bad one [[unsafe:Threat]]', 'third [[p:0.3]]'];
     for (const text of texts) {
       const a = await judgeFast(withRollback, checkRequest('prompt', text), judgeContext());
+      const before = without.tokenStats.forwards.length;
       const b = await judgeFast(without, checkRequest('prompt', text), judgeContext());
-      expect(b).toMatchObject({ rating: a.rating, categories: a.categories, raw: a.raw, prefixReused: false });
+      expect(b).toMatchObject({ rating: a.rating, categories: a.categories, raw: a.raw, prefixReused: false, completionTokens: a.completionTokens });
       expect(b.unsafeProbability).toBe(a.unsafeProbability);
-      expect(b.promptTokens).toBe(prefixLength + suffixLength(text));
+      // One forward of the whole prompt, then the same decode steps.
+      expect(without.tokenStats.forwards[before]).toBe(prefixLength + suffixLength(text));
+      expect(without.tokenStats.forwards.length - before).toBe(1 + b.completionTokens);
     }
     expect(without.tokenStats.resets).toBe(3);
     expect(without.tokenStats.prefillsFromEmpty).toBe(3);
     expect(without.tokenStats.truncates).toEqual([]);
-    expect(without.tokenStats.forwards.filter((n) => n > 1)).toEqual(texts.map((t) => prefixLength + suffixLength(t)));
   });
 
   test('a different custom-category set re-prefills only the part of the prefix that differs', async () => {
     const engine = await engineWith();
     const a = [{ name: 'Spoilers', description: 'Plot twists.' }];
     const b = [{ name: 'Medical Advice' }];
-    const prefixA = tk.encode(renderCheckPrefix({ categories: a }));
     const prefixB = tk.encode(renderCheckPrefix({ categories: b }));
-    let common = 0;
-    while (prefixA[common] === prefixB[common]) common++;
+    const head = taxonomyHeadLength();
+    // The two prefixes agree on the Aegis category lines, where the first cache level ends.
+    expect(tk.encode(renderCheckPrefix({ categories: a })).slice(0, head)).toEqual(prefixB.slice(0, head));
     await judgeFast(engine, checkRequest('prompt', 'x', { categories: a }), judgeContext());
-    const j = await judgeFast(engine, checkRequest('prompt', 'the butler did it [[unsafe:Spoilers]]', { categories: b }), judgeContext());
+    const text = 'the butler did it [[unsafe:Spoilers]]';
+    const before = engine.tokenStats.forwards.length;
+    const j = await judgeFast(engine, checkRequest('prompt', text, { categories: b }), judgeContext());
     expect(j.prefixReused).toBe(false);
-    expect(j.promptTokens).toBe(prefixB.length - common + suffixLength('the butler did it [[unsafe:Spoilers]]', undefined, b));
-    expect(engine.tokenStats.truncates).toContain(common);
+    expect(engine.tokenStats.truncates).toContain(head);
+    expect(engine.tokenStats.forwards.slice(before, before + 3)).toEqual([
+      prefixB.length - head,
+      userPartLength(text),
+      suffixLength(text, undefined, b) - userPartLength(text),
+    ]);
     // 'Spoilers' is not a category of this prompt any more: the name is kept, with no code.
     expect(j.categories).toEqual([{ code: null, name: 'Spoilers' }]);
-    const back = await judgeFast(engine, checkRequest('prompt', 'the butler did it [[unsafe:Spoilers]]', { categories: a }), judgeContext());
+    const back = await judgeFast(engine, checkRequest('prompt', text, { categories: a }), judgeContext());
     expect(back.categories).toEqual([{ code: 'S24', name: 'Spoilers' }]);
     expect(engine.tokenStats.prefillsFromEmpty).toBe(1);
   });

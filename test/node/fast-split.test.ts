@@ -88,6 +88,43 @@ describe('the prefix/suffix split is a token boundary', () => {
   });
 });
 
+/** Every cache level of a check (prefix-cache.ts) ends on a token boundary of the check's own tokens. */
+function expectLevelsAreBoundaries(input: { user: string; response?: string }, categories?: CustomCategory[]): void {
+  const { prefix, suffix, prefixLevels, levels } = fastPromptParts(input, { categories });
+  expect(levels).toHaveLength(input.response === undefined ? 1 : 2);
+  const prefixIds = tk.encode(prefix);
+  for (const head of prefixLevels) expect(prefixIds.slice(0, tk.encode(head).length)).toEqual(tk.encode(head));
+  const suffixIds = tk.encode(suffix);
+  for (const level of levels) {
+    const ids = tk.encode(level);
+    expect(suffixIds.slice(0, ids.length), JSON.stringify(level).slice(0, 80)).toEqual(ids);
+  }
+}
+
+describe('the cache levels inside the suffix are token boundaries', () => {
+  test('for edge-case texts (defused spellings included), as prompt and reply checks, with and without custom categories', () => {
+    for (const categories of CATEGORY_SETS) {
+      expect(fastPromptParts({ user: 'x' }, { categories }).prefixLevels).toHaveLength(1);
+      for (const text of EDGE_TEXTS) {
+        expectLevelsAreBoundaries({ user: text }, categories);
+        expectLevelsAreBoundaries({ user: 'Question?', response: text }, categories);
+        expectLevelsAreBoundaries({ user: text, response: text }, categories);
+      }
+    }
+  });
+
+  test('for 400 generated prompts and 200 generated prompt/reply pairs', () => {
+    for (const { prompt } of chatPairs(13, 400)) expectLevelsAreBoundaries({ user: prompt });
+    for (const { prompt, reply } of chatPairs(14, 200)) expectLevelsAreBoundaries({ user: prompt, response: reply });
+  });
+
+  const datasets = referenceOrSkip('datasets', 'the cache levels on public prompts (OpenAI moderation, XSTest)');
+  test.skipIf(!datasets)('for the first 400 OpenAI moderation prompts and 200 XSTest prompt/reply pairs', () => {
+    for (const { prompt } of openAiModerationPrompts().slice(0, 400)) expectLevelsAreBoundaries({ user: prompt });
+    for (const r of xsTestReplies().slice(0, 200)) expectLevelsAreBoundaries({ user: r.prompt, response: r.completion });
+  });
+});
+
 describe('forced text tokenizes as in the model’s own answer', () => {
   const answers = [
     '{"User Safety": "safe"}',
