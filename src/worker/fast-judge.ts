@@ -184,9 +184,12 @@ export const judgeFast: Judge = async (engine, request, { signal, onDecision }) 
     return finish('unsafe', [], 'unknown-rating');
   }
   const rating: Rating = unsafeProbability >= policy.threshold ? 'unsafe' : 'safe';
-  onDecision({ target, rating, unsafeProbability });
+  // 'unsafe' is final now (an unreadable rest also blocks). 'safe' is final only when nothing more is read:
+  // categories decoded after it could still turn out unreadable, and the verdict would then fail closed.
+  const decodesMore = needsCategoryDecode(rating, request.wantCategories);
+  if (rating === 'unsafe' || !decodesMore) onDecision({ target, rating, unsafeProbability });
   raw += rating;
-  if (!needsCategoryDecode(rating, request.wantCategories)) return finish(rating, []);
+  if (!decodesMore) return finish(rating, []);
 
   const grammar = await categoryGrammarFor(session, request.categories);
   const steps = {
@@ -196,5 +199,6 @@ export const judgeFast: Judge = async (engine, request, { signal, onDecision }) 
   raw += await decodeAfterRating(steps, grammar, rating, VERDICT_TOKEN_IDS[rating]);
   const parsed = parseAegisOutput(raw, target, { categories: request.categories });
   if (parsed.failure) return finish('unsafe', [], parsed.failure);
+  if (rating === 'safe') onDecision({ target, rating, unsafeProbability });
   return finish(rating, parsed.categories);
 };

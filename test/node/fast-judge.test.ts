@@ -107,6 +107,21 @@ describe('prompt checks', () => {
     expect(j).toMatchObject({ rating: 'safe', categories: [], raw: '{"User Safety": "safe"}', completionTokens: 1 });
   });
 
+  test('a safe rating is announced early only once nothing more is read: an unreadable rest fails closed unannounced', async () => {
+    const engine = await engineWith();
+    const good = judgeContext();
+    const j = await judgeFast(engine, checkRequest('prompt', 'hello there', { wantCategories: true }), good);
+    expect(j.rating).toBe('safe');
+    expect(good.decisions).toEqual([expect.objectContaining({ rating: 'safe' })]);
+
+    // The model rates safe, then its answer breaks off inside the list: the parser refuses the whole answer.
+    const user = 'hi [[raw:{"User Safety": "safe", "Safety Categories": "Violence]]';
+    const bad = judgeContext();
+    const k = await judgeFast(engine, checkRequest('prompt', user, { wantCategories: true }), bad);
+    expect(k).toMatchObject({ rating: 'unsafe', failure: 'truncated' });
+    expect(bad.decisions.filter((d) => d.rating === 'safe')).toEqual([]);
+  });
+
   test.each([
     // text, threshold, expected rating, categories decoded
     ['maybe [[p:0.6]]', 0.5, 'unsafe', ['Needs Caution']],
