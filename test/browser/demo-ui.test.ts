@@ -235,8 +235,23 @@ describe('the demo', () => {
   });
 });
 
+/**
+ * Resolves once the onerror handler of any payload image made so far (in the page or detached, where it still
+ * loads) has run. An `<img src="">` fails without a fetch: its error event is a task queued when the image is
+ * created (HTML's "update the image data"), so a probe made after it, after the next frame was rendered,
+ * fails after it. (Its `src=x` twin waits on the network, so it alone could not be waited for.)
+ */
+async function afterPayloadImages(): Promise<void> {
+  await new Promise((r) => requestAnimationFrame(r));
+  await new Promise<void>((resolve) => {
+    const probe = new Image();
+    probe.onerror = probe.onload = () => resolve();
+    probe.src = '';
+  });
+}
+
 describe('the demo and untrusted text', () => {
-  const PAYLOAD = `<img src=x onerror="window.__demoXss='img'"><script>window.__demoXss='script'</script><a href="javascript:window.__demoXss='a'">x</a>`;
+  const PAYLOAD = `<img src=x onerror="window.__demoXss='img'"><img src="" onerror="window.__demoXss='img'"><script>window.__demoXss='script'</script><a href="javascript:window.__demoXss='a'">x</a>`;
 
   afterEach(() => delete (window as { __demoXss?: string }).__demoXss);
 
@@ -253,7 +268,7 @@ describe('the demo and untrusted text', () => {
     expect(reply.shadowRoot!.querySelectorAll('img, script, a')).toHaveLength(0);
     // The log never repeats message text.
     expect(text('.log')).not.toContain('onerror');
-    await new Promise((r) => setTimeout(r, 50));
+    await afterPayloadImages();
     expect((window as { __demoXss?: string }).__demoXss).toBeUndefined();
   });
 

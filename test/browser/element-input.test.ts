@@ -115,12 +115,12 @@ describe('the prompt of a reply', () => {
 
 describe('cancellation', () => {
   test('a detached element cancels its check; the worker goes on to the next one', async () => {
-    const { guard } = testGuard();
+    const { guard, stats } = testGuard();
     await guard.ready;
     const hanging = mount({ guard, text: 'this check never ends [[fault:hang]]' });
     await expect.poll(async () => hanging.state).toBe('checking');
-    // Let the check reach the engine.
-    await new Promise((r) => setTimeout(r, 50));
+    // Removed once the engine is really working on the check (not after a guessed delay).
+    await expect.poll(async () => (await stats()).completions).toBe(1);
     hanging.remove();
     // The worker runs one check at a time: this only completes if the hanging one was cancelled.
     const next = mount({ guard, text: 'next message' });
@@ -129,16 +129,20 @@ describe('cancellation', () => {
   });
 
   test('a moved element keeps its check (remove and re-insert in one task)', async () => {
-    const { guard, stats } = testGuard();
+    const { guard, stats, release } = testGuard();
     await guard.ready;
-    const el = mount({ guard, text: 'moved [[delay:200]]' });
-    await el.updateComplete;
+    const el = mount({ guard, text: 'moved [[hold]]' });
+    // Moved while the engine is working on the check (held there until released).
+    await expect.poll(async () => (await stats()).held).toBe(1);
     const other = document.createElement('div');
     document.body.append(other);
     track(other);
     other.append(el);
+    // Had the move cancelled the check, the worker would have dropped this one and judged a new one.
+    await el.updateComplete;
+    await release();
     await settledAs(el, 'allowed');
-    expect((await stats()).completions).toBe(1);
+    expect(await stats()).toMatchObject({ completions: 1, held: 1 });
   });
 
   test('a detached element resumes its check when it is attached again', async () => {

@@ -93,10 +93,23 @@ describe('a fast guard', () => {
   });
 
   test('cancelling during the check prefill or the category decoding rejects; the next check reuses the prefix', async () => {
-    for (const text of ['slow prefill [[delay:400]]', 'slow decode [[unsafe:Violence, Threat, Fraud/Deception]] [[tokdelay:80]]']) {
+    // Each check is held in the worker inside the forward named (`[[hold]]`: its user part's prefill,
+    // `[[tokhold]]`: the first decode step) and cancelled once it is provably there, not after a guessed delay.
+    const phases = [
+      { text: 'held prefill [[hold]]', decided: false },
+      { text: 'held decode [[unsafe:Violence, Threat, Fraud/Deception]] [[tokhold]]', decided: true },
+    ];
+    for (const { text, decided } of phases) {
+      const held = (await t.stats()).held;
       const controller = new AbortController();
-      setTimeout(() => controller.abort(), 150);
-      await expect(t.guard.checkPrompt(text, { signal: controller.signal })).rejects.toBeInstanceOf(AegisAbortError);
+      const decisions: Decision[] = [];
+      const outcome = t.guard.checkPrompt(text, { signal: controller.signal, onDecision: (d) => decisions.push(d) }).catch((e: unknown) => e);
+      await expect.poll(async () => (await t.stats()).held).toBe(held + 1);
+      // Decoding starts after the unsafe decision was announced (and the page has it, as it came first).
+      if (decided) await expect.poll(() => decisions.map((d) => d.rating)).toEqual(['unsafe']);
+      else expect(decisions).toEqual([]);
+      controller.abort();
+      expect(await outcome).toBeInstanceOf(AegisAbortError);
       const next = await t.guard.checkPrompt(`after: ${text.slice(0, 12)} [[unsafe:Threat]]`);
       expect(next).toMatchObject({ safe: false, categories: [{ code: 'S11', name: 'Threat' }], timings: { prefixReused: true } });
     }
@@ -146,17 +159,25 @@ describe('policy and limits per guard', () => {
   });
 
   test('cancelling during the prefix prefill rejects; the next check prefills the prefix again', async () => {
-    const t = createTestGuard({ model: FAST, categories: [{ name: 'Spoilers', description: 'Plot twists. [[delay:400]]' }] });
+    // The custom category's part of the prefix holds its forward (every time it is prefilled) until released.
+    const t = createTestGuard({ model: FAST, categories: [{ name: 'Spoilers', description: 'Plot twists. [[hold]]' }] });
     try {
       await t.guard.ready;
       const controller = new AbortController();
-      setTimeout(() => controller.abort(), 150);
-      await expect(t.guard.checkPrompt('hello', { signal: controller.signal })).rejects.toBeInstanceOf(AegisAbortError);
+      const cancelled = t.guard.checkPrompt('hello', { signal: controller.signal }).catch((e: unknown) => e);
+      await expect.poll(async () => (await t.stats()).held).toBe(1);
+      controller.abort();
+      expect(await cancelled).toBeInstanceOf(AegisAbortError);
       // Only the Aegis part of the template went through; the custom category's part was cancelled.
       expect((await t.stats()).tokens.forwards).toHaveLength(1);
-      const next = await t.guard.checkPrompt('the butler did it [[unsafe:Spoilers]]');
+      const pending = t.guard.checkPrompt('the butler did it [[unsafe:Spoilers]]');
+      // Held again: the cancelled part is prefilled again, not taken from the cache.
+      await expect.poll(async () => (await t.stats()).held).toBe(2);
+      await t.release();
+      const next = await pending;
       expect(next).toMatchObject({ safe: false, categories: [{ code: 'S24', name: 'Spoilers' }], timings: { prefixReused: false } });
       expect((await t.guard.checkPrompt('hello again')).timings.prefixReused).toBe(true);
+      expect((await t.stats()).held).toBe(2);
     } finally {
       t.guard.dispose();
     }

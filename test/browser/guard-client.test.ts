@@ -165,50 +165,69 @@ describe('queue, sharing and cache', () => {
     expect((await stats()).completions).toBe(1);
   });
 
+  // The queue tests below send their checks without the page's persistent cache, so each check is posted to the
+  // worker as it is asked for, in order; a `[[hold]]` keeps the first one running until `release()`, which the
+  // worker receives after those checks (one port, in order). So what is queued behind it is known, not timed.
+
   test('identical requests in flight share one evaluation', async () => {
-    const { guard, stats } = guardWith();
-    const [a, b] = await Promise.all([guard.checkPrompt('twice [[delay:50]]'), guard.checkPrompt('twice [[delay:50]]')]);
+    const { guard, stats, release } = guardWith({ persistentCache: false });
+    const checks = Promise.all([guard.checkPrompt('twice [[hold]]'), guard.checkPrompt('twice [[hold]]')]);
+    await expect.poll(async () => (await stats()).held).toBe(1);
+    await release();
+    const [a, b] = await checks;
     expect(a.source).toBe('model');
     expect(b.source).toBe('model');
     expect((await stats()).completions).toBe(1);
   });
 
   test('prompt checks overtake queued reply checks', async () => {
-    const { guard } = guardWith();
+    const { guard, stats, release } = guardWith({ persistentCache: false });
     await guard.ready;
     const finished: string[] = [];
     const track = (name: string) => (v: Verdict) => {
       finished.push(name);
       return v;
     };
-    await Promise.all([
-      guard.checkPrompt('first [[delay:80]]').then(track('running')),
+    const all = Promise.all([
+      guard.checkPrompt('first [[hold]]').then(track('running')),
       guard.checkResponse('q', 'reply one').then(track('reply-1')),
       guard.checkResponse('q', 'reply two').then(track('reply-2')),
       guard.checkPrompt('late prompt').then(track('prompt')),
     ]);
+    await expect.poll(async () => (await stats()).held).toBe(1);
+    await release();
+    await all;
     expect(finished).toEqual(['running', 'prompt', 'reply-1', 'reply-2']);
   });
 
   test('aborting a queued check rejects it and the model never sees it', async () => {
-    const { guard, stats } = guardWith();
+    const { guard, stats, release } = guardWith({ persistentCache: false });
     await guard.ready;
     const controller = new AbortController();
-    const running = guard.checkPrompt('busy [[delay:80]]');
+    const running = guard.checkPrompt('busy [[hold]]');
+    // Queued in the worker behind the held check, then cancelled there (its cancel goes before the release).
     const queued = guard.checkPrompt('never judged', { signal: controller.signal });
+    await expect.poll(async () => (await stats()).held).toBe(1);
     controller.abort();
     await expect(queued).rejects.toBeInstanceOf(AegisAbortError);
+    await release();
     await running;
+    // One check at a time: once this one is judged, the cancelled one would have been too.
+    expect((await guard.checkPrompt('judged after')).safe).toBe(true);
     const { prompts } = await stats();
+    expect(prompts.some((p) => p.includes('judged after'))).toBe(true);
     expect(prompts.some((p) => p.includes('never judged'))).toBe(false);
   });
 
   test('aborting a running check rejects it; the guard keeps working', async () => {
-    const { guard } = guardWith();
+    const { guard, stats } = guardWith();
     const controller = new AbortController();
     const running = guard.checkPrompt('[[fault:hang]]', { signal: controller.signal });
-    setTimeout(() => controller.abort(), 50);
+    // Aborted once the engine is really working on it (not after a guessed delay).
+    await expect.poll(async () => (await stats()).completions).toBe(1);
+    controller.abort();
     await expect(running).rejects.toBeInstanceOf(AegisAbortError);
+    // One check at a time: this one runs only if the hanging one was stopped in the worker.
     expect((await guard.checkPrompt('next')).safe).toBe(true);
   });
 

@@ -8,6 +8,9 @@
  *   [[raw:TEXT]]      the model outputs TEXT verbatim (parser and failure tests)
  *   [[delay:MS]]      wait MS milliseconds before the first output token (abortable)
  *   [[tokdelay:MS]]   wait MS milliseconds before each output token
+ *   [[hold]]          wait before the first output token until the test calls `release()` or the check is
+ *                     aborted; `stats.held` counts the waits begun, so a test acts once a check is provably
+ *                     inside the engine instead of after a guessed delay
  *   [[fault:engine]]  complete() rejects with a plain runtime error
  *   [[fault:device-lost]]  the device is lost: listeners fire, complete() rejects with DeviceLostError
  *   [[fault:context]] complete() rejects with ContextWindowExceededError
@@ -25,7 +28,8 @@
  * models the KV cache as token ids (scripted-token-session.ts): its logits follow the same answers as
  * complete(). In forward() the markers act per forwarded chunk: `[[delay:MS]]` and `[[fault:...]]` when the
  * chunk containing them is forwarded (put them in a custom category's description to hit the prefix
- * prefill), `[[tokdelay:MS]]` on every forward after the assistant header (decode steps).
+ * prefill), `[[tokdelay:MS]]` on every forward after the assistant header (decode steps). `[[hold]]` holds
+ * the forward of its chunk, `[[tokhold]]` every decode step, each until `release()` or an abort.
  */
 import { AegisAbortError, ContextWindowExceededError, DeviceLostError, ModelLoadError } from '../../src/core/errors.js';
 import type {
@@ -54,6 +58,8 @@ export interface ScriptedEngineStats {
   loads: number;
   completions: number;
   prompts: string[];
+  /** Waits begun by `[[hold]]` / `[[tokhold]]` (a check is inside the engine and stays there until released). */
+  held: number;
   /** Token-session counters (fast path), over all loads. */
   tokens: TokenSessionStats;
 }
@@ -138,8 +144,9 @@ function pieces(text: string): string[] {
 }
 
 export class ScriptedEngine implements Engine {
-  readonly stats: ScriptedEngineStats = { loads: 0, completions: 0, prompts: [], tokens: emptyTokenSessionStats() };
+  readonly stats: ScriptedEngineStats = { loads: 0, completions: 0, prompts: [], held: 0, tokens: emptyTokenSessionStats() };
   private loaded?: ModelSpec;
+  private readonly holding = new Set<() => void>();
   private session?: ScriptedTokenSession;
   private readonly lostListeners = new Set<(error: Error) => void>();
 
@@ -193,6 +200,7 @@ export class ScriptedEngine implements Engine {
     const judged = `${user}\n${response ?? ''}`;
     await this.applyFault(marker(judged, 'fault'), signal);
     const started = performance.now();
+    if (marker(judged, 'hold') !== undefined) await this.hold(signal);
     // Only sleep when asked: nested zero timeouts are clamped to 4 ms, which would make the engine slow.
     const delay = Number(marker(judged, 'delay') ?? 0);
     if (delay > 0) await sleep(delay, signal);
@@ -240,6 +248,31 @@ export class ScriptedEngine implements Engine {
     return scriptedVerdict(user, response, written);
   }
 
+  /** Lets every wait begun by a hold marker go on (later ones wait again). */
+  release(): void {
+    const waiting = [...this.holding];
+    this.holding.clear();
+    for (const resume of waiting) resume();
+  }
+
+  /** Waits until `release()` or an abort (which rejects with the signal's reason, like the real engine). */
+  private hold(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason ?? new AegisAbortError('aborted'));
+      const resume = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        this.holding.delete(resume);
+        reject(signal!.reason ?? new AegisAbortError('aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.holding.add(resume);
+      this.stats.held++;
+    });
+  }
+
   /** The markers' faults, shared by complete() and the token session's forward(). */
   private async applyFault(fault: string | undefined, signal: AbortSignal | undefined): Promise<void> {
     if (fault === 'engine') throw new Error('Scripted engine failure');
@@ -267,8 +300,12 @@ export class ScriptedEngine implements Engine {
     // Only sleep when asked (nested zero timeouts are clamped to 4 ms).
     const delay = Number(marker(chunk, 'delay') ?? 0);
     if (delay > 0) await sleep(delay, signal);
-    const tokenDelay = decoding ? Number(marker(cache(), 'tokdelay') ?? 0) : 0;
+    if (marker(chunk, 'hold') !== undefined) await this.hold(signal);
+    if (!decoding) return;
+    const cached = cache();
+    const tokenDelay = Number(marker(cached, 'tokdelay') ?? 0);
     if (tokenDelay > 0) await sleep(tokenDelay, signal);
+    if (marker(cached, 'tokhold') !== undefined) await this.hold(signal);
   }
 
   tokens(): TokenSession | undefined {

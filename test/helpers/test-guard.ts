@@ -1,6 +1,7 @@
 /**
  * Builds real guards (real client, real worker, real Comlink, real queue) over the scripted engine.
- * `stats()` reads the scripted engine's counters from inside the worker.
+ * `stats()` reads the scripted engine's counters from inside the worker; `release()` lets the checks held by
+ * `[[hold]]` markers there go on.
  */
 import * as Comlink from 'comlink';
 import { createGuard } from '../../src/client/create-guard.js';
@@ -12,6 +13,12 @@ export interface TestGuard {
   /** Every worker created so far (a crash creates a new one). */
   workers: Worker[];
   stats(): Promise<ScriptedEngineStats>;
+  release(): Promise<void>;
+}
+
+interface ScriptedWorkerApi {
+  stats(): ScriptedEngineStats;
+  release(): void;
 }
 
 export function scriptedWorker(): Worker {
@@ -33,6 +40,7 @@ export function createTestGuard(options: GuardOptions = {}): TestGuard {
   return {
     guard,
     workers,
-    stats: () => Comlink.wrap<{ stats(): ScriptedEngineStats }>(workers.at(-1)!).stats(),
+    stats: () => Comlink.wrap<ScriptedWorkerApi>(workers.at(-1)!).stats(),
+    release: () => Comlink.wrap<ScriptedWorkerApi>(workers.at(-1)!).release(),
   };
 }

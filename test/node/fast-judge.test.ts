@@ -281,17 +281,28 @@ describe('limits and cancellation', () => {
     expect(await judgeFast(engine, checkRequest('prompt', 'short again'), judgeContext())).toMatchObject({ prefixReused: true });
   });
 
-  const slowPrefix = [{ name: 'Spoilers', description: 'Plot twists. [[delay:300]]' }];
+  // Each check is held inside the forward of the phase named (`[[hold]]`: that chunk's forward, `[[tokhold]]`:
+  // every decode step) and cancelled only once it is provably there, whatever the machine's speed.
+  const heldPrefix = [{ name: 'Spoilers', description: 'Plot twists. [[hold]]' }];
   test.each([
-    ['prefix prefill', 'hello', slowPrefix, false],
-    ['check prefill', 'hello [[delay:300]]', undefined, true],
-    ['category decoding', 'bad [[unsafe:Violence, Threat, Fraud/Deception]] [[tokdelay:60]]', undefined, true],
-  ] as const)('cancelling during the %s rejects, and the next check is right', async (_phase, text, categories, prefixSurvives) => {
+    // Held in the second forward (the custom category's part of the prefix); only the Aegis part went through.
+    ['prefix prefill', 'hello', heldPrefix, 1, false],
+    // Held in the user part's forward: the whole prefix went through.
+    ['check prefill', 'hello [[hold]]', undefined, 2, true],
+    // Held in the first decode step after the whole prompt (4 forwards), the decision already announced.
+    ['category decoding', 'bad [[unsafe:Violence, Threat, Fraud/Deception]] [[tokhold]]', undefined, 4, true],
+  ] as const)('cancelling during the %s rejects, and the next check is right', async (phase, text, categories, forwardsDone, prefixSurvives) => {
     const engine = await engineWith();
     const controller = new AbortController();
-    setTimeout(() => controller.abort(new AegisAbortError('The check was cancelled.')), 100);
+    const ctx = judgeContext(controller.signal);
     const request = checkRequest('prompt', text, { categories: categories ? [...categories] : undefined });
-    await expect(judgeFast(engine, request, judgeContext(controller.signal))).rejects.toBeInstanceOf(AegisAbortError);
+    const outcome = judgeFast(engine, request, ctx).then(() => 'resolved', (e: unknown) => e);
+    await expect.poll(() => engine.stats.held).toBe(1);
+    expect(engine.tokenStats.forwards).toHaveLength(forwardsDone);
+    expect(ctx.decisions).toEqual(phase === 'category decoding' ? [expect.objectContaining({ rating: 'unsafe' })] : []);
+    controller.abort(new AegisAbortError('The check was cancelled.'));
+    expect(await outcome).toBeInstanceOf(AegisAbortError);
+    expect(engine.tokenStats.forwards).toHaveLength(forwardsDone);
     const next = await judgeFast(engine, checkRequest('prompt', 'after [[unsafe:Threat]]'), judgeContext());
     expect(next).toMatchObject({ rating: 'unsafe', categories: [{ code: 'S11', name: 'Threat' }] });
     // The plain prefix was cached by the first check unless its own prefill was the one cancelled.
