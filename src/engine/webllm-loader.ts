@@ -6,6 +6,7 @@
  */
 import type { InitProgressReport, MLCEngine } from '@mlc-ai/web-llm';
 import { AegisAbortError } from '../core/errors.js';
+import { untilAborted } from '../core/until-aborted.js';
 import type { ModelSpec } from './engine.js';
 import type { LoadProgressTracker } from './load-progress.js';
 import type { checkModelFiles } from './model-files.js';
@@ -16,16 +17,6 @@ import { buildModelRecord, webllmFolderUrl } from './webllm-record.js';
 
 const noop = () => undefined;
 export const loadCancelled = () => new AegisAbortError('Loading the model was cancelled.');
-
-/** Resolves or rejects with `promise`, or rejects as soon as `signal` aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(loadCancelled());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(loadCancelled());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
 
 /** What a finished reload put into the runtime. */
 export interface Reloaded {
@@ -110,7 +101,7 @@ export class RuntimeLoader {
     });
 
     try {
-      await untilAborted(reload, signal);
+      await untilAborted(reload, signal, loadCancelled);
     } catch (error) {
       if (signal.aborted) {
         void this.unload();
