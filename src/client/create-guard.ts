@@ -326,8 +326,9 @@ class GuardClient implements Guard {
   /** Answers from the verdicts stored on this device when it can, else asks the worker and stores its verdict. */
   private async sendOrRecall(stored: PersistentVerdicts, request: CheckRequest, options: CheckOptions): Promise<Verdict> {
     const recalled = await stored.lookup(request, options.signal);
+    // The lookup is asynchronous: the guard may have been disposed meanwhile.
+    this.assertAlive();
     if (recalled) {
-      this.assertAlive();
       this.emitter.emit('verdict', recalled);
       return recalled;
     }

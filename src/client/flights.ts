@@ -142,7 +142,10 @@ export class Flights {
   private dispatch(flight: Flight): void {
     const connection = this.host.connection();
     if (!connection) {
-      this.fail(flight, this.host.unavailable());
+      const reason = this.host.unavailable();
+      // A disposed guard rejects (as its contract says); a guard that gave up on its worker fails closed.
+      if (reason instanceof GuardDisposedError) this.reject(flight, reason);
+      else this.fail(flight, reason);
       this.forget(flight);
       return;
     }

@@ -274,7 +274,7 @@ export class GuardService implements GuardServiceApi {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      for (let job = this.queue.shift(); job; job = this.queue.shift()) await this.run(job);
+      for (let job = this.queue.shift(); job; job = this.queue.shift(replyTo(job))) await this.run(job);
     } finally {
       this.pumping = false;
     }
@@ -346,6 +346,14 @@ function defaultJudge(engine: Engine, request: CheckRequest): Judge {
     throw new EngineError('The fast path was requested, but the loaded model offers no token-level access (see ModelInfo.fastPath).');
   }
   return engine.tokens() ? judgeFast : judgeByJson;
+}
+
+/** After a prompt check: matches a reply check on the same prompt and categories (its prompt is still cached). */
+function replyTo(previous: Job): ((job: Job) => boolean) | undefined {
+  if (previous.target !== 'prompt') return undefined;
+  const { user, categories } = previous.request;
+  const same = JSON.stringify(categories);
+  return (job) => job.request.user === user && (job.request.categories === categories || JSON.stringify(job.request.categories) === same);
 }
 
 function timingsOf(s: Subscriber, startedAt: number) {

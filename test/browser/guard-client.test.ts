@@ -246,13 +246,23 @@ describe('recovery and disposal', () => {
   });
 
   test('dispose() rejects pending checks and every later call', async () => {
-    const { guard } = guardWith();
+    const { guard, stats } = guardWith();
     const pending = guard.checkPrompt('[[fault:hang]]');
-    await new Promise((r) => setTimeout(r, 30));
+    // Disposed once the engine is really working on the check (not after a guessed delay).
+    await expect.poll(async () => (await stats()).completions).toBe(1);
     guard.dispose();
     await expect(pending).rejects.toBeInstanceOf(GuardDisposedError);
     await expect(guard.checkPrompt('later')).rejects.toBeInstanceOf(GuardDisposedError);
     expect(guard.state).toBe('disposed');
+  });
+
+  test('dispose() right after a check is asked for (before it reaches the worker) rejects it too', async () => {
+    for (const persistentCache of [undefined, false] as const) {
+      const { guard } = guardWith(persistentCache === false ? { persistentCache } : {});
+      const pending = guard.checkPrompt('hello');
+      guard.dispose();
+      await expect(pending).rejects.toBeInstanceOf(GuardDisposedError);
+    }
   });
 });
 
