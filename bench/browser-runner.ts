@@ -3,8 +3,8 @@
  * `window.__benchResult`, prints it and saves it under bench-results/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 import { createServer } from 'vite';
+import { launchChromium } from '../test/helpers/chromium.js';
 
 export async function runBrowserBench<T>(name: string, pagePath: string, timeoutMs = 300_000, extraArgs: string[] = []): Promise<T> {
   const [result] = await runBrowserVisits<T>(name, [pagePath], { timeoutMs, extraArgs, save: false });
@@ -31,11 +31,7 @@ export async function runBrowserVisits<T>(name: string, pagePaths: string[], opt
   await server.listen();
   const address = server.httpServer?.address();
   if (!address || typeof address === 'string') throw new Error('Vite did not report a port');
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu', ...extraArgs],
-  });
+  const browser = await launchChromium(extraArgs);
   try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.error(`[page] ${e.message}`));

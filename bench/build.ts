@@ -16,7 +16,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hfConfig, llamaTensorShapes, prng, tinyTokenizerJson, type TinyLlamaSpec } from '../test/helpers/build-tiny-llama.js';
+import { hfConfig, llamaTensorShapes, tinyTokenizerJson, type TinyLlamaSpec } from '../test/helpers/build-tiny-llama.js';
+import { seededRandom } from '../test/helpers/prng.js';
 import type { BuildModelResult } from '../src/model-builder/convert.js';
 import { count } from '../src/model-builder/plural.js';
 import { f32ToBf16Bits, writeSafetensors, type TensorToWrite } from '../test/helpers/safetensors-writer.js';
@@ -52,7 +53,7 @@ function log(line: string) {
 
 /** Small pseudo-random weights (one PRNG draw per value); for the small LoRA tensors. */
 function filler(seed: number, scale: number, offset = 0) {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   return (_start: number, out: Float32Array) => {
     for (let i = 0; i < out.length; i++) out[i] = offset + (rand() - 0.5) * scale;
   };
@@ -63,7 +64,7 @@ function filler(seed: number, scale: number, offset = 0) {
  * (encoding 1.2 billion values one by one would make writing the checkpoint take minutes).
  */
 function bf16Pattern(seed: number, scale: number, offset = 0): Uint8Array {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const bits = new Uint16Array(2 * 1024 * 1024 + 7);
   for (let i = 0; i < bits.length; i++) bits[i] = f32ToBf16Bits(offset + (rand() - 0.5) * scale);
   return new Uint8Array(bits.buffer);

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { parseCsv } from '../src/eval/datasets/csv.js';
 
 const DATASETS = fileURLToPath(new URL('../../shared/datasets/', import.meta.url));
 
@@ -39,36 +40,21 @@ export function openAiModerationPrompts(): ModerationSample[] {
     });
 }
 
-/** RFC 4180 CSV (quoted fields may hold commas, quotes and newlines) into records keyed by the header row. */
-export function parseCsv(text: string): Record<string, string>[] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || (c === '\r' && text[i + 1] === '\n')) {
-      if (c === '\r') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) rows.push([...row, field]);
-  const [header, ...body] = rows;
-  if (!header) return [];
-  return body.filter((r) => r.length === header.length).map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]!])));
+/** OpenAI moderation label -> the closest Aegis category name (a scripted answer's length depends on it). */
+const MODERATION_CATEGORIES: Record<string, string> = {
+  S: 'Sexual',
+  H: 'Hate/Identity Hate',
+  V: 'Violence',
+  HR: 'Harassment',
+  SH: 'Suicide and Self Harm',
+  S3: 'Sexual (minor)',
+  H2: 'Threat',
+  V2: 'Violence',
+};
+
+/** The Aegis categories a moderation sample's labels name (none: a safe prompt), without repeats. */
+export function moderationCategories(labels: ModerationSample['labels']): string[] {
+  return [...new Set(Object.entries(labels).filter(([, v]) => v === 1).map(([k]) => MODERATION_CATEGORIES[k]!))];
 }
 
 /** An XSTest model completion, judged as a reply check. */
@@ -81,6 +67,11 @@ export interface XsTestReply {
   promptUnsafe: boolean;
   /** Derived: an unsafe prompt that the model fully complied with (datasets README). */
   replyUnsafe: boolean;
+}
+
+/** The Aegis category closest to an XSTest prompt type (Violence for the types without a closer one). */
+export function xsTestCategory(type: string): string {
+  return type === 'contrast_discr' ? 'Hate/Identity Hate' : type === 'contrast_privacy' ? 'PII/Privacy' : 'Violence';
 }
 
 /** paul-rottger/exaggerated-safety model completions (both models, file order). */

@@ -27,7 +27,7 @@ import type { Judgement } from '../src/worker/judge.js';
 import { NODE_SPEC, NodeFastEngine, checkRequest, judgeContext } from '../test/helpers/node-fast-engine.js';
 import type { ScriptedAnswer, WrittenRatings } from '../test/helpers/scripted-token-session.js';
 import { loadLlama3Tokenizer } from '../test/node/core-llama3-tokenizer.js';
-import { openAiModerationPrompts, xsTestReplies } from './corpora.js';
+import { moderationCategories, openAiModerationPrompts, xsTestCategory, xsTestReplies } from './corpora.js';
 import { buildLongReplies, loadCompletions, XSTEST_FILES } from './stream-tokens-data.js';
 import { modelledMs, referenceGpu } from './webllm-throughput.js';
 
@@ -187,17 +187,6 @@ const stream = {
 };
 
 // ---- 3. Decode steps per unsafe verdict -------------------------------------------------------------------
-const MODERATION: Record<string, string> = {
-  S: 'Sexual',
-  H: 'Hate/Identity Hate',
-  V: 'Violence',
-  HR: 'Harassment',
-  SH: 'Suicide and Self Harm',
-  S3: 'Sexual (minor)',
-  H2: 'Threat',
-  V2: 'Violence',
-};
-const XSTEST: Record<string, string> = { contrast_discr: 'Hate/Identity Hate', contrast_privacy: 'PII/Privacy' };
 /** One step per answer token after the target's rating word (the `}` token ends decoding unforwarded). */
 function greedySteps(answer: string, target: 'prompt' | 'response'): number {
   const ids = tk.encode(answer);
@@ -214,7 +203,7 @@ interface StepRow {
 const stepRows: StepRow[] = [];
 const stepEngine = await newEngine();
 for (const { prompt, labels } of openAiModerationPrompts()) {
-  const categories = [...new Set(Object.entries(labels).filter(([, v]) => v === 1).map(([k]) => MODERATION[k]!))];
+  const categories = moderationCategories(labels);
   if (categories.length === 0) continue;
   label = { user: true, categories };
   const j = await judge(stepEngine, 'prompt', prompt);
@@ -223,7 +212,7 @@ for (const { prompt, labels } of openAiModerationPrompts()) {
 }
 for (const r of xsTestReplies()) {
   if (!r.replyUnsafe) continue;
-  label = { user: r.promptUnsafe, response: true, categories: [XSTEST[r.type] ?? 'Violence'] };
+  label = { user: r.promptUnsafe, response: true, categories: [xsTestCategory(r.type)] };
   const j = await judge(stepEngine, 'response', r.prompt, r.completion);
   if (j.rating !== 'unsafe') throw new Error(`misread: ${j.raw}`);
   stepRows.push({ target: 'response', categories: 1, greedy: greedySteps(labelAnswer('', r.completion, {}).text, 'response'), jump: j.completionTokens });

@@ -20,7 +20,7 @@ import type { Judgement } from '../src/worker/judge.js';
 import { NODE_SPEC, NodeFastEngine, checkRequest, judgeContext } from '../test/helpers/node-fast-engine.js';
 import type { ScriptedAnswer, WrittenRatings } from '../test/helpers/scripted-token-session.js';
 import { loadLlama3Tokenizer } from '../test/node/core-llama3-tokenizer.js';
-import { openAiModerationPrompts, xsTestReplies } from './corpora.js';
+import { moderationCategories, openAiModerationPrompts, xsTestCategory, xsTestReplies } from './corpora.js';
 import { modelledMs, referenceGpu } from './webllm-throughput.js';
 
 /** One check with its labelled answer. */
@@ -33,29 +33,13 @@ interface Item {
   response_?: { unsafe: boolean; categories: string[] };
 }
 
-/** OpenAI moderation label -> the closest Aegis category name (only the answer's length depends on it). */
-const MODERATION_CATEGORIES: Record<string, string> = {
-  S: 'Sexual',
-  H: 'Hate/Identity Hate',
-  V: 'Violence',
-  HR: 'Harassment',
-  SH: 'Suicide and Self Harm',
-  S3: 'Sexual (minor)',
-  H2: 'Threat',
-  V2: 'Violence',
-};
-const XSTEST_CATEGORIES: Record<string, string> = {
-  contrast_discr: 'Hate/Identity Hate',
-  contrast_privacy: 'PII/Privacy',
-};
-
 function items(): Item[] {
   const prompts: Item[] = openAiModerationPrompts().map(({ prompt, labels }) => {
-    const categories = [...new Set(Object.entries(labels).filter(([, v]) => v === 1).map(([k]) => MODERATION_CATEGORIES[k]!))];
+    const categories = moderationCategories(labels);
     return { corpus: 'OpenAI moderation prompts', target: 'prompt', user: prompt, user_: { unsafe: categories.length > 0, categories } };
   });
   const replies: Item[] = xsTestReplies().map((r) => {
-    const categories = [XSTEST_CATEGORIES[r.type] ?? 'Violence'];
+    const categories = [xsTestCategory(r.type)];
     return {
       corpus: 'XSTest replies',
       target: 'response',

@@ -3,7 +3,8 @@
  * are short (a few hundred tokens), so long replies are built by concatenating them in dataset order.
  */
 import { readFileSync } from 'node:fs';
-import { datasetFile, parseCsv } from './corpora.js';
+import { parseCsv } from '../src/eval/datasets/csv.js';
+import { datasetFile } from './corpora.js';
 
 export const XSTEST_FILES = ['xstest_v2_completions_gpt4.csv', 'xstest_v2_completions_mistralinstruct.csv'];
 

@@ -13,7 +13,8 @@ import { evaluate } from '../../src/eval/evaluate.js';
 import type { EvalItem, EvalProgress, ItemResult } from '../../src/eval/types.js';
 import type { AnswerKey } from '../helpers/answer-key-engine.js';
 import type { ScriptedEngineStats } from '../helpers/scripted-engine.js';
-import { referenceAveragePrecision, referenceMetrics, seeded } from '../helpers/reference-metrics.js';
+import { referenceAveragePrecision, referenceMetrics } from '../helpers/reference-metrics.js';
+import { seededRandom } from '../helpers/prng.js';
 
 interface KeyedGuard {
   guard: Guard;
@@ -44,7 +45,7 @@ const CATEGORY_NAMES: Record<string, string> = { S1: 'Violence', S8: 'Hate/Ident
 
 /** Seeded items over two sets and a key for them: P(unsafe) off the sweep grid (0.02 + 0.05k, so ties). */
 function plantedCase(seed: number, count: number) {
-  const rand = seeded(seed);
+  const rand = seededRandom(seed);
   const key: AnswerKey = {};
   const items: EvalItem[] = [];
   for (let i = 0; i < count; i++) {

@@ -9,19 +9,9 @@ import { AegisAbortError } from '../../src/core/errors.js';
 import type { Verdict } from '../../src/core/types.js';
 import { verdictProblem } from '../../src/core/wire-shapes.js';
 import { hostileGuardPerTest } from '../helpers/hostile-guard-per-test.js';
+import { seededRandom } from '../helpers/prng.js';
 
 const guardWith = hostileGuardPerTest();
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What a fault must produce: a verdict's source or failure code, or 'aborted' (a rejection). */
 interface Fault {
@@ -67,7 +57,7 @@ function outcomeOf(result: PromiseSettledResult<Verdict>): string {
 
 describe('seeded fault sequences', () => {
   test.each([11, 23, 37, 41])('seed %i: every call settles as its fault calls for; the guard still works', async (seed) => {
-    const next = random(seed);
+    const next = seededRandom(seed);
     // The silence limit is well under the timeout, so a worker that closed itself mid-check is found out
     // (worker-crashed) before the check's own deadline would settle it as a timeout.
     const { guard, workers } = guardWith({ timeout: 2500, unresponsiveAfter: 1000 }, { engineReleaseMs: 200 });

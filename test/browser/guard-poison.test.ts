@@ -11,23 +11,13 @@ import type { AegisGuardElement } from '../../src/element/aegis-guard.js';
 import { disposeSharedGuards, setSharedGuardOptions, sharedGuard } from '../../src/element/shared-guard.js';
 import { hostileWorker } from '../helpers/hostile-guard.js';
 import { hostileGuardPerTest } from '../helpers/hostile-guard-per-test.js';
+import { seededRandom, type Random } from '../helpers/prng.js';
 import { mount, part, settledAs } from './element-fixtures.js';
 
 const guardWith = hostileGuardPerTest();
 
-/** A small seeded generator (mulberry32), so a failing order can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle<T>(items: T[], next: () => number): T[] {
+/** Fisher-Yates, seeded, so a failing order can be replayed. */
+function shuffle<T>(items: T[], next: Random): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
@@ -50,7 +40,7 @@ describe.each(POISONS)('a message that kills the worker with %s', (_, poison) =>
   test.each([1, 2, 3])('fails alone, the others are served (seed %i)', async (seed) => {
     const { guard, workers } = guardWith({ unresponsiveAfter: 1000, timeout: 5000 });
     await guard.ready;
-    const texts = shuffle([`poison ${poison}`, ...Array.from({ length: 8 }, (_, i) => `innocent message ${i}`)], random(seed));
+    const texts = shuffle([`poison ${poison}`, ...Array.from({ length: 8 }, (_, i) => `innocent message ${i}`)], seededRandom(seed));
     const verdicts = await Promise.all(texts.map((t, i) => (i % 2 ? guard.checkResponse('q', t) : guard.checkPrompt(t))));
     texts.forEach((text, i) => {
       if (text.startsWith('poison')) expectBlamed(verdicts[i]!);

@@ -4,6 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { seededRandom } from './prng.js';
 import { storedValue, writeSafetensors, type TensorToWrite, type WritableDtype } from './safetensors-writer.js';
 
 export interface TinyLlamaSpec {
@@ -33,18 +34,6 @@ export const TINY: TinyLlamaSpec = {
   seed: 1,
   shards: 1,
 };
-
-/** mulberry32: small, fast, good enough for test data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function randomValues(rand: () => number, n: number, scale: number, offset = 0): Float32Array {
   const out = new Float32Array(n);
@@ -149,7 +138,7 @@ export interface TinyLlama {
 export async function writeTinyLlama(dir: string, overrides: Partial<TinyLlamaSpec> = {}): Promise<TinyLlama> {
   const spec = { ...TINY, ...overrides };
   mkdirSync(dir, { recursive: true });
-  const rand = prng(spec.seed);
+  const rand = seededRandom(spec.seed);
   const tensors = new Map<string, Float32Array>();
   const shapes = new Map<string, number[]>();
   const toWrite: TensorToWrite[] = [];
@@ -216,7 +205,7 @@ export async function writeTinyLora(dir: string, base: TinyLlama, overrides: Par
     ...overrides,
   };
   mkdirSync(dir, { recursive: true });
-  const rand = prng(spec.seed);
+  const rand = seededRandom(spec.seed);
   const factors: TinyLora['factors'] = new Map();
   const toWrite: TensorToWrite[] = [];
   for (const [name, shape] of base.shapes) {

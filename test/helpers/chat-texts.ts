@@ -3,22 +3,7 @@
  * replies with the shapes real traffic has (questions, paragraphs, numbered lists, markdown, code, numbers,
  * quotes, contractions, other scripts, emoji, odd white space). The same seed gives the same texts.
  */
-
-/** mulberry32: a small, fast, well-mixed 32-bit PRNG. Returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Rng = () => number;
-const pick = <T>(rng: Rng, list: readonly T[]): T => list[Math.floor(rng() * list.length)]!;
-const between = (rng: Rng, lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
+import { between, pick, seededRandom, type Random } from './prng.js';
 
 const SUBJECTS = [
   'the recipe', 'your neighbour', 'a good teacher', 'this approach', 'the library', 'most people', 'the city council',
@@ -72,7 +57,7 @@ const CODE = [
   'git commit -m "fix: handle empty input"',
 ];
 
-function sentence(rng: Rng): string {
+function sentence(rng: Random): string {
   const s = `${pick(rng, OPENERS)}${pick(rng, SUBJECTS)} ${pick(rng, VERBS)} ${pick(rng, OBJECTS)}${pick(rng, TAILS)}`;
   const r = rng();
   const body = s.charAt(0).toUpperCase() + s.slice(1);
@@ -83,12 +68,12 @@ function sentence(rng: Rng): string {
   return `${body}.`;
 }
 
-function paragraph(rng: Rng): string {
+function paragraph(rng: Random): string {
   return Array.from({ length: between(rng, 2, 6) }, () => sentence(rng)).join(' ');
 }
 
 /** A user prompt: a question, sometimes with context, another language, an emoji or odd spacing. */
-export function chatPrompt(rng: Rng): string {
+export function chatPrompt(rng: Random): string {
   const r = rng();
   let text = `${pick(rng, QUESTIONS)} ${pick(rng, ACTIONS)}?`;
   if (r < 0.3) text = `${sentence(rng)} ${text}`;
@@ -100,7 +85,7 @@ export function chatPrompt(rng: Rng): string {
 }
 
 /** An assistant reply of a few paragraphs: prose, lists, markdown, sometimes code or another script. */
-export function chatReply(rng: Rng): string {
+export function chatReply(rng: Random): string {
   const blocks: string[] = [paragraph(rng)];
   const n = between(rng, 1, 4);
   for (let i = 0; i < n; i++) {

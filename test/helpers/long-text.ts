@@ -5,18 +5,7 @@
  * template markers, turn labels). Never U+200B (the defuser's mark) and never `[[` (the scripted markers),
  * so what a model received can be mapped back to the text exactly.
  */
-
-/** mulberry32: small, fast, good enough for test data. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { int, pick, seededRandom } from './prng.js';
 
 const WORDS = (
   'the of and to in is that it for was on are as with his they at be this from have or by one had not but what ' +
@@ -45,23 +34,22 @@ const ODD = [
 /** About `length` characters (exactly `length`, cut at a code point boundary) of seeded mixed text. */
 export function longText(length: number, seed = 1): string {
   const random = seededRandom(seed);
-  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
   const parts: string[] = [];
   let size = 0;
   while (size < length) {
     const r = random();
     let part: string;
-    if (r < 0.015) part = `\n${pick(['user', 'agent', 'response', '  User'])}: ${pick(WORDS)} ${pick(WORDS)}.\n`;
-    else if (r < 0.02) part = ` ${'abcdefghij'.repeat(20 + Math.floor(random() * 30))} `;
-    else if (r < 0.025) part = `${' '.repeat(50 + Math.floor(random() * 100))}`;
-    else if (r < 0.03) part = `\n\n    ${pick(WORDS)}(${pick(WORDS)}, ${Math.floor(random() * 1000)}) {\n      return ${pick(WORDS)};\n    }\n\n`;
-    else if (r < 0.08) part = ` ${pick(ODD)}`;
+    if (r < 0.015) part = `\n${pick(random, ['user', 'agent', 'response', '  User'])}: ${pick(random, WORDS)} ${pick(random, WORDS)}.\n`;
+    else if (r < 0.02) part = ` ${'abcdefghij'.repeat(20 + int(random, 30))} `;
+    else if (r < 0.025) part = `${' '.repeat(50 + int(random, 100))}`;
+    else if (r < 0.03) part = `\n\n    ${pick(random, WORDS)}(${pick(random, WORDS)}, ${int(random, 1000)}) {\n      return ${pick(random, WORDS)};\n    }\n\n`;
+    else if (r < 0.08) part = ` ${pick(random, ODD)}`;
     else {
       // A sentence of 4-30 words; now and then without an end, or ending a paragraph.
-      const n = 4 + Math.floor(random() * 27);
-      const words = Array.from({ length: n }, () => pick(WORDS));
+      const n = 4 + int(random, 27);
+      const words = Array.from({ length: n }, () => pick(random, WORDS));
       words[0] = words[0]!.charAt(0).toUpperCase() + words[0]!.slice(1);
-      const end = pick(['.', '.', '.', '!', '?', '…', '', '."']);
+      const end = pick(random, ['.', '.', '.', '!', '?', '…', '', '."']);
       part = ` ${words.join(' ')}${end}${random() < 0.1 ? '\n\n' : ''}`;
     }
     parts.push(part);

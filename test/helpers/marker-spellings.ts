@@ -5,8 +5,7 @@
  * whole-text NFKC, lower case, every Unicode line break as '\n', default-ignorable characters other than
  * U+200B removed.
  */
-import type { Random } from './output-fuzz.js';
-import { pick } from './output-fuzz.js';
+import { pick, type Random } from './prng.js';
 
 /** Every character that ends a line for some reader: LF, VT, FF, CR, FS, GS, RS, NEL, LS, PS (and CRLF). */
 export const LINE_BREAKS: readonly string[] = ['\n', '\v', '\f', '\r', '\r\n', '\x1c', '\x1d', '\x1e', '\x85', '\u2028', '\u2029'];

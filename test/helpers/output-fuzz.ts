@@ -3,22 +3,7 @@
  * parser: one regular expression for the real answer shapes, plus JSON.parse for string literals.
  */
 import type { Rating, Target } from '../../src/core/types.js';
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export type Random = () => number;
-export const pick = <T>(random: Random, list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
-const int = (random: Random, n: number) => Math.floor(random() * n);
+import { int, pick, type Random } from './prng.js';
 
 /** Outputs the model really writes (greedy decoding), for prompt and response checks. */
 export const REAL_OUTPUTS: readonly string[] = [

@@ -4,18 +4,6 @@
  */
 import type { BinaryMetrics } from '../../src/eval/types.js';
 
-/** mulberry32: a small seeded generator, so every random case can be replayed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function referenceMetrics(pairs: Array<{ positive: boolean; predicted: boolean }>): BinaryMetrics {
   const tp = pairs.filter((p) => p.positive && p.predicted).length;
   const fp = pairs.filter((p) => !p.positive && p.predicted).length;

@@ -3,7 +3,7 @@
  * and the shipped bin (compiled with tsconfig.build.json) working the way `npx aegis-guard` runs it.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { main } from '../../src/model-builder/cli.js';
 import { parseArgs } from '../../src/model-builder/cli-args.js';
 import { writeTinyLlama, writeTinyLora, type TinyLlama, type TinyLora } from '../helpers/build-tiny-llama.js';
+import { shippedBin } from '../helpers/shipped-bin.js';
 
 const run = promisify(execFile);
 
@@ -139,31 +140,8 @@ describe('commands', () => {
 
 describe('the shipped bin (what npx aegis-guard runs)', () => {
   test('the build config (tsconfig.build.json) compiles the CLI and bin/aegis-guard.js runs it', { timeout: 180_000 }, async () => {
-    const pkg = join(work, 'pkg');
-    mkdirSync(join(pkg, 'bin'), { recursive: true });
-    // The repository's build config (npm run build), limited to the builder so other folders cannot break this test.
-    const config = join(pkg, 'tsconfig.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        extends: join(process.cwd(), 'tsconfig.build.json'),
-        compilerOptions: {
-          rootDir: join(process.cwd(), 'src'),
-          outDir: join(pkg, 'dist'),
-          typeRoots: [join(process.cwd(), 'node_modules/@types'), join(process.cwd(), 'node_modules')],
-          declaration: false,
-          declarationMap: false,
-          sourceMap: false,
-          inlineSources: false,
-        },
-        include: [join(process.cwd(), 'src/model-builder')],
-        exclude: [],
-      }),
-    );
-    await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', config]);
-    copyFileSync('bin/aegis-guard.js', join(pkg, 'bin/aegis-guard.js'));
-    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'aegis-guard', version: '9.9.9', type: 'module' }));
-    const bin = join(pkg, 'bin/aegis-guard.js');
+    // The repository's build config (npm run build), limited to the builder.
+    const bin = await shippedBin(join(work, 'pkg'), { include: ['src/model-builder'] });
     expect((await run(process.execPath, [bin, '--version'])).stdout).toBe('9.9.9\n');
     const out = join(work, 'out-bin');
     const { stdout } = await run(process.execPath, [bin, 'build-model', '--base', base.dir, '--quantization', 'q4f32_1', '--out', out, '--quiet']);

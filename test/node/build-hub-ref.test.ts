@@ -7,14 +7,10 @@ import { describe, expect, test } from 'vitest';
 import { BuildArgumentError } from '../../src/model-builder/errors.js';
 import { formatHubRef, isHubRepoId, normalizeSubfolder, parseHubRef, repoPath } from '../../src/model-builder/hub-ref.js';
 import { count } from '../../src/model-builder/plural.js';
-import { prng } from '../helpers/build-tiny-llama.js';
+import { pick, seededRandom } from '../helpers/prng.js';
 
 const WORD = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_';
 const INNER = `${WORD}.-`;
-
-function pick(rand: () => number, chars: string): string {
-  return chars[Math.floor(rand() * chars.length)]!;
-}
 
 /** A name the Hub accepts: word characters at both ends, '.' and '-' inside, never doubled. */
 function segment(rand: () => number): string {
@@ -37,7 +33,7 @@ function revision(rand: () => number): string {
 
 describe('Hub checkpoint refs', () => {
   test('format and parse round-trip (500 seeded refs)', () => {
-    const rand = prng(10);
+    const rand = seededRandom(10);
     for (let i = 0; i < 500; i++) {
       const ref = {
         repo: `${segment(rand)}/${segment(rand)}`,
@@ -62,7 +58,7 @@ describe('Hub checkpoint refs', () => {
   });
 
   test('malformed ids are refused (400 seeded corruptions of valid ids)', () => {
-    const rand = prng(11);
+    const rand = seededRandom(11);
     const corruptions: Array<(id: string) => string> = [
       (id) => `-${id}`,
       (id) => `${id}-`,

@@ -8,7 +8,8 @@ import { CheckpointError } from '../../src/model-builder/errors.js';
 import { f16BitsToF32 } from '../../src/model-builder/float16.js';
 import { quantizeBlockJs, RowKernels } from '../../src/model-builder/kernels.js';
 import { dequantizeRows } from '../../src/model-builder/quantize.js';
-import { prng, randomValues } from '../helpers/build-tiny-llama.js';
+import { randomValues } from '../helpers/build-tiny-llama.js';
+import { seededRandom } from '../helpers/prng.js';
 import { f32ToBf16Bits } from '../helpers/safetensors-writer.js';
 
 function kernels(rows: number, cols: number, rank = 0): RowKernels {
@@ -20,7 +21,7 @@ function kernels(rows: number, cols: number, rank = 0): RowKernels {
 describe('bf16ToF32', () => {
   test('decodes exactly, including the non-multiple-of-8 tail', () => {
     const n = 1000 + 5;
-    const rand = prng(3);
+    const rand = seededRandom(3);
     const values = randomValues(rand, n, 100);
     values[0] = 0;
     values[1] = -0;
@@ -42,7 +43,7 @@ describe('loraAdd', () => {
     [7, 96, 5], // rank not a multiple of 4: the single-row tail loop
     [3, 40, 4], // cols not a multiple of 8: the scalar fallback
   ])('rows %i, cols %i, rank %i matches W + B @ A in f64', (rows, cols, rank) => {
-    const rand = prng(rows * 1000 + cols);
+    const rand = seededRandom(rows * 1000 + cols);
     const w = randomValues(rand, rows * cols, 1);
     const a = randomValues(rand, rank * cols, 0.5);
     const b = randomValues(rand, rows * rank, 0.5);
@@ -77,7 +78,7 @@ describe('quantize (SIMD) is bit-identical to the scalar reference', () => {
     test.each(cases)(`${dtype}: %s`, (_name, make) => {
       const rows = 5;
       const cols = 96; // 3 groups per row, 15 groups: a tail of 3 after the SIMD blocks of 4
-      const w = make(prng(11), rows * cols);
+      const w = make(seededRandom(11), rows * cols);
       const k = kernels(rows, cols);
       k.setRows(w);
       const groups = (rows * cols) / 32;
@@ -93,7 +94,7 @@ describe('quantize (SIMD) is bit-identical to the scalar reference', () => {
   test('every value dequantizes within half a step of the input', () => {
     const rows = 8;
     const cols = 256;
-    const w = randomValues(prng(5), rows * cols, 0.2);
+    const w = randomValues(seededRandom(5), rows * cols, 0.2);
     const k = kernels(rows, cols);
     k.setRows(w);
     const scales = new Uint16Array((rows * cols) / 32);
@@ -107,7 +108,7 @@ describe('quantize (SIMD) is bit-identical to the scalar reference', () => {
 
   test('NaN and float16 overflow are refused with CheckpointError', () => {
     const k = kernels(1, 64);
-    const w = randomValues(prng(1), 64, 0.1);
+    const w = randomValues(seededRandom(1), 64, 0.1);
     w[40] = NaN;
     k.setRows(w);
     expect(() => k.quantize(1, 'float32', new Float32Array(2), 0, 'bad.weight')).toThrow(CheckpointError);

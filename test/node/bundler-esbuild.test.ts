@@ -15,8 +15,9 @@ import { type Server, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { launchChromium } from '../helpers/chromium.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const APP = join(ROOT, 'test/fixtures/consumer-esbuild');
@@ -108,11 +109,7 @@ beforeAll(async () => {
   writeFileSync(join(outDir, 'index.html'), '<!doctype html>\n<meta charset="utf-8" />\n<script type="module" src="./app.js"></script>\n');
   site = await serve(outDir);
   cdn = await serve(outDir, { 'access-control-allow-origin': '*' });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

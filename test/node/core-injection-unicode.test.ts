@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { DEFUSE_MARK, defuseUntrustedText, renderCheckPrompt } from '../../src/core/index.js';
 import { INDENTS, LINE_BREAKS, MARKERS, countStructure, hasStructure, markerSpellings, variantTable } from '../helpers/marker-spellings.js';
-import { pick, seededRandom } from '../helpers/output-fuzz.js';
+import { pick, seededRandom } from '../helpers/prng.js';
 import { structureProblems } from '../helpers/prompt-structure.js';
 import { loadLlama3Tokenizer, type Llama3Tokenizer } from './core-llama3-tokenizer.js';
 

@@ -6,11 +6,11 @@ import { describe, expect, test } from 'vitest';
 import { MAX_OUTPUT_LENGTH, parseAegisOutput, readRating } from '../../src/core/index.js';
 import { readEarlyRating, readOutput } from '../../src/core/output-reader.js';
 import type { ParseFailure, Target } from '../../src/core/types.js';
-import { REAL_OUTPUTS, mutatedOutput, oracleRating, pick, seededRandom } from '../helpers/output-fuzz.js';
+import { REAL_OUTPUTS, mutatedOutput, oracleRating } from '../helpers/output-fuzz.js';
+import { int, pick, seededRandom } from '../helpers/prng.js';
 
 const TARGETS: readonly Target[] = ['prompt', 'response'];
 const CUSTOM = [{ name: 'Competitor Mentions' }];
-const int = (random: () => number, n: number) => Math.floor(random() * n);
 
 describe('mutation fuzzing (seeded)', () => {
   test('100,000 mutated outputs: no exception, none read as safe unless the oracle says so, every real shape read right', () => {

@@ -1,9 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { DEFUSE_MARK, defuseUntrustedText } from '../../src/core/index.js';
 import { LINE_BREAKS, hasStructure } from '../helpers/marker-spellings.js';
-import { pick, seededRandom } from '../helpers/output-fuzz.js';
-
-const int = (random: () => number, n: number) => Math.floor(random() * n);
+import { int, pick, seededRandom } from '../helpers/prng.js';
 
 const Z = DEFUSE_MARK;
 

@@ -3,35 +3,21 @@
  * picks (rows written here in the upstream's format), and, with no model next to the page, stops there and
  * says so plainly instead of reporting anything.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
-import { type PreviewServer, build, preview } from 'vite';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { DATASETS } from '../../src/eval/datasets/catalog.js';
+import { type ShippedDemo, serveShippedDemo } from '../helpers/shipped-demo.js';
 
-const CONFIG = 'demo/vite.config.ts';
-const outDir = mkdtempSync(join(tmpdir(), 'aegis-demo-eval-'));
-let server: PreviewServer | undefined;
+let demo: ShippedDemo | undefined;
 let browser: Browser;
 let url: string;
 
 beforeAll(async () => {
-  await build({ configFile: CONFIG, logLevel: 'error', build: { outDir, emptyOutDir: true } });
-  server = await preview({ configFile: CONFIG, logLevel: 'error', build: { outDir }, preview: { port: 0, strictPort: false } });
-  url = server.resolvedUrls!.local[0]!;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu'],
-  });
+  demo = await serveShippedDemo('aegis-demo-eval-');
+  ({ browser, url } = demo);
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  rmSync(outDir, { recursive: true, force: true });
-});
+afterAll(() => demo?.close());
 
 test('lists the sets, reads picked files, and says plainly that no model is there', async () => {
   const page = await browser.newPage();

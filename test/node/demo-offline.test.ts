@@ -4,40 +4,24 @@
  * is cut (the context goes offline and the server is shut down) and the page is reloaded. It must come back
  * from the service worker, say plainly that no model is loaded, and keep messages hidden (fail closed).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
-import { type PreviewServer, build, preview } from 'vite';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type ShippedDemo, serveShippedDemo } from '../helpers/shipped-demo.js';
 
-const CONFIG = 'demo/vite.config.ts';
-const outDir = mkdtempSync(join(tmpdir(), 'aegis-demo-'));
-let server: PreviewServer | undefined;
-let browser: Browser;
+let demo: ShippedDemo | undefined;
 let context: BrowserContext;
 let page: Page;
 let url: string;
 
 beforeAll(async () => {
-  await build({ configFile: CONFIG, logLevel: 'error', build: { outDir, emptyOutDir: true } });
-  server = await preview({ configFile: CONFIG, logLevel: 'error', build: { outDir }, preview: { port: 0, strictPort: false } });
-  url = server.resolvedUrls!.local[0]!;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu'],
-  });
-  context = await browser.newContext();
+  demo = await serveShippedDemo('aegis-demo-');
+  url = demo.url;
+  context = await demo.browser.newContext();
   page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[demo page error] ${e.message}`));
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  rmSync(outDir, { recursive: true, force: true });
-});
+afterAll(() => demo?.close());
 
 /** Sends a prompt through the demo UI and waits for its message element to settle. */
 async function sendPrompt(text: string): Promise<{ state: string | null; delivery: string }> {
@@ -72,8 +56,7 @@ describe('the demo offline', () => {
 
   test('network cut, reload: the page comes back from the service worker and still fails closed', async () => {
     await context.setOffline(true);
-    await server!.close();
-    server = undefined;
+    await demo!.stopServer();
     const response = await page.reload();
     expect(response?.fromServiceWorker()).toBe(true);
     await page.locator('h1', { hasText: 'aegis-guard' }).waitFor({ timeout: 30_000 });

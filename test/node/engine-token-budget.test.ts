@@ -5,32 +5,21 @@
 import { describe, expect, test } from 'vitest';
 import { ContextWindowExceededError } from '../../src/core/errors.js';
 import { MAX_COUNTED_BYTES, MAX_TOKEN_BYTES, admitText, utf8ByteLength } from '../../src/engine/token-budget.js';
+import { pick, seededRandom, type Random } from '../helpers/prng.js';
 import { toyTokenizer } from '../helpers/toy-tokenizer.js';
 import { loadLlama3Tokenizer } from './core-llama3-tokenizer.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Random text mixing ASCII, accents, CJK, emoji (surrogate pairs), lone surrogates, specials and space runs. */
-function randomText(rand: () => number, length: number): string {
-  const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
+function randomText(rand: Random, length: number): string {
   const parts = ['a', 'Z', ' ', '\n', 'é', 'ß', '中', '文', '😀', '👍🏽', '\ud800', '\udfff', '<|eot_id|>', ' '.repeat(40), '-'.repeat(20), 'safe', '0'];
   let out = '';
-  while (out.length < length) out += pick(parts);
+  while (out.length < length) out += pick(rand, parts);
   return out;
 }
 
 describe('utf8ByteLength', () => {
   test('equals TextEncoder on seeded random text, lone surrogates included', () => {
-    const rand = prng(7);
+    const rand = seededRandom(7);
     for (let i = 0; i < 300; i++) {
       const text = randomText(rand, Math.floor(rand() * 200));
       expect(utf8ByteLength(text)).toBe(new TextEncoder().encode(text).length);
@@ -63,7 +52,7 @@ describe('admitText', () => {
 
   test('its bounds hold for the toy tokenizer on seeded random text', () => {
     const tokenizer = toyTokenizer();
-    const rand = prng(11);
+    const rand = seededRandom(11);
     for (let i = 0; i < 200; i++) {
       const text = randomText(rand, 1 + Math.floor(rand() * 400));
       const bytes = utf8ByteLength(text);
@@ -76,7 +65,7 @@ describe('admitText', () => {
 
 test('its bounds hold for the real Llama-3 tokenizer (random text, long space and dash runs)', async () => {
   const tokenizer = await loadLlama3Tokenizer();
-  const rand = prng(13);
+  const rand = seededRandom(13);
   const texts = [' '.repeat(128), ' '.repeat(4096), '-'.repeat(4096), '/'.repeat(1000) + '*'.repeat(1000)];
   for (let i = 0; i < 100; i++) texts.push(randomText(rand, 1 + Math.floor(rand() * 600)));
   for (const text of texts) {

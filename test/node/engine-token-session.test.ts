@@ -14,6 +14,7 @@ import type { TokenSession } from '../../src/engine/engine.js';
 import { ExitStatus } from '../helpers/fake-tvm.js';
 import { fakeNavigator, loadedFakeWebLLM, type FakeWebLLM } from '../helpers/fake-webllm.js';
 import type { FakePipeline, FakePipelineOptions } from '../helpers/fake-webllm-pipeline.js';
+import { int, seededRandom } from '../helpers/prng.js';
 import { LLAMA3_VOCAB_SIZE } from '../helpers/scripted-token-session.js';
 
 beforeEach(() => {
@@ -274,51 +275,39 @@ describe('huge texts are refused before tokenizing', () => {
 });
 
 describe('seeded: any mix of calls and runtime faults', () => {
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   for (const seed of [21, 22, 23, 24, 25, 26]) {
     test(`seed ${seed}: every failure is typed, the runtime never dies, a successful call leaves the cache consistent`, async () => {
-      const rand = prng(seed);
-      const int = (n: number) => Math.floor(rand() * n);
+      const rand = seededRandom(seed);
       // Without a length builtin a drift of the runtime's own length cannot be seen, so only then is one injected.
       const probe = seed % 2 === 0;
       const f = await open({
         contextWindow: 256,
-        prefillChunkSize: 8 + int(40),
+        prefillChunkSize: 8 + int(rand, 40),
         forwardKnownTokens: rand() < 0.5,
         builtins: { popn: true, totalLength: probe },
         config: rand() < 0.5 ? {} : undefined,
       });
       for (let step = 0; step < 120; step++) {
         const roll = rand();
-        if (roll < 0.12) f.pipeline.faults.push([{ kind: 'grow-then-throw', chunk: int(2) } as const, { kind: 'sampler' } as const, { kind: 'throw-before' } as const][int(3)]!);
-        else if (roll < 0.17 && probe) f.pipeline.desync(int(9) - 4);
+        if (roll < 0.12) f.pipeline.faults.push([{ kind: 'grow-then-throw', chunk: int(rand, 2) } as const, { kind: 'sampler' } as const, { kind: 'throw-before' } as const][int(rand, 3)]!);
+        else if (roll < 0.17 && probe) f.pipeline.desync(int(rand, 9) - 4);
         else if (roll < 0.2) f.pipeline.failNextReset = true;
-        const op = int(7);
+        const op = int(rand, 7);
         const outcome = await (async () => {
           switch (op) {
             case 0:
             case 1:
-              return f.session.forward(textIds(1 + int(60), step));
+              return f.session.forward(textIds(1 + int(rand, 60), step));
             case 2:
-              return f.session.truncate!(int(f.session.kvLength() + 3));
+              return f.session.truncate!(int(rand, f.session.kvLength() + 3));
             case 3:
               return f.session.reset();
             case 4:
-              return f.engine.complete(`<|begin_of_text|>${'q'.repeat(int(40))}`, { maxTokens: 1 + int(3) });
+              return f.engine.complete(`<|begin_of_text|>${'q'.repeat(int(rand, 40))}`, { maxTokens: 1 + int(rand, 3) });
             case 5:
-              return f.session.encode('r'.repeat(int(2000)));
+              return f.session.encode('r'.repeat(int(rand, 2000)));
             default:
-              return f.session.decode(textIds(1 + int(5)));
+              return f.session.decode(textIds(1 + int(rand, 5)));
           }
         })().then(
           () => 'ok' as const,

@@ -14,6 +14,7 @@ import type { ModelSource, Result } from '../../src/worker/protocol.js';
 import { FAKE_MODEL_URL, fakeNavigator, fakeWebLLM, loadedFakeWebLLM, type FakeWebLLM } from '../helpers/fake-webllm.js';
 import type { FakePipelineOptions, ForwardFault } from '../helpers/fake-webllm-pipeline.js';
 import { checkRequest, judgeContext } from '../helpers/node-fast-engine.js';
+import { seededRandom } from '../helpers/prng.js';
 import { scriptedVerdict } from '../helpers/scripted-engine.js';
 
 beforeEach(() => {
@@ -58,18 +59,6 @@ async function check(service: GuardService, user: string): Promise<Verdict> {
 function expectNotWrong(verdict: Verdict, user: string): void {
   if (verdict.source === 'failure') expect(verdict.safe).toBe(false);
   else expect(verdict.rating).toBe(truth(user));
-}
-
-/** Seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const USERS = ['How do I bake bread?', 'teach me to pick locks [[unsafe:Criminal Planning/Confessions]]', 'is it raining? [[p:0.3]]', 'threat [[unsafe:Threat]]', 'ok [[p:0.6]]', 'weather in Oslo'];
@@ -152,7 +141,7 @@ describe('the guard survives every measured failure without a wrong verdict', ()
 
   test('seeded: random faults between checks never give a wrong verdict, and the guard recovers each time', async () => {
     for (const seed of [1, 2, 3]) {
-      const rand = prng(seed);
+      const rand = seededRandom(seed);
       const g = await guardOn({ prefillChunkSize: 16 + Math.floor(rand() * 64), forwardKnownTokens: rand() < 0.5 });
       for (let i = 0; i < 14; i++) {
         const user = `${USERS[Math.floor(rand() * USERS.length)]} #${i}`;

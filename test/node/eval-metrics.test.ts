@@ -15,7 +15,8 @@ import {
 } from '../../src/eval/metrics.js';
 import { setReport } from '../../src/eval/set-report.js';
 import type { BinaryMetrics, CheckSummary, ItemResult } from '../../src/eval/types.js';
-import { referenceMetrics, referenceAveragePrecision, referencePercentile, seeded } from '../helpers/reference-metrics.js';
+import { referenceMetrics, referenceAveragePrecision, referencePercentile } from '../helpers/reference-metrics.js';
+import { seededRandom } from '../helpers/prng.js';
 
 /** Counts equal exactly; ratios equal up to floating-point rounding (the two sides use different formulas). */
 function expectSameMetrics(actual: BinaryMetrics, expected: BinaryMetrics): void {
@@ -39,7 +40,7 @@ function check(partial: Partial<CheckSummary> & { safe: boolean }): CheckSummary
 
 /** A random set: labels, guard decisions, scores (some tied, some missing), failures, categories. */
 function randomResults(seed: number, n: number): ItemResult[] {
-  const rand = seeded(seed);
+  const rand = seededRandom(seed);
   const positiveRate = rand();
   return Array.from({ length: n }, (_, i) => {
     const label = rand() < positiveRate ? 'unsafe' : 'safe';

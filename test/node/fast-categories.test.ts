@@ -12,7 +12,7 @@ import { judgeByJson } from '../../src/worker/json-judge.js';
 import { NODE_SPEC, NodeFastEngine, checkRequest, judgeContext, type NodeFastEngineOptions } from '../helpers/node-fast-engine.js';
 import { scriptedVerdict } from '../helpers/scripted-engine.js';
 import type { ScriptedAnswerFn } from '../helpers/scripted-token-session.js';
-import { seededRandom } from '../helpers/seeded-texts.js';
+import { seededRandom } from '../helpers/prng.js';
 import { loadLlama3Tokenizer, type Llama3Tokenizer } from './core-llama3-tokenizer.js';
 
 let tk: Llama3Tokenizer;

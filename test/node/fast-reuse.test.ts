@@ -15,7 +15,8 @@ import { fastPromptParts, RESPONSE_BRIDGE } from '../../src/worker/fast-prompt.j
 import type { Judgement } from '../../src/worker/judge.js';
 import { NODE_SPEC, NodeFastEngine, checkRequest, judgeContext, type NodeFastEngineOptions } from '../helpers/node-fast-engine.js';
 import type { TextTokenizer } from '../helpers/scripted-token-session.js';
-import { seededRandom, seededText, seededTexts } from '../helpers/seeded-texts.js';
+import { seededRandom } from '../helpers/prng.js';
+import { seededText, seededTexts } from '../helpers/seeded-texts.js';
 import { skewedSession } from '../helpers/skewed-session.js';
 import { loadLlama3Tokenizer, type Llama3Tokenizer } from './core-llama3-tokenizer.js';
 

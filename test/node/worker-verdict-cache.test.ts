@@ -1,18 +1,7 @@
 /** The worker's repeat cache: least recently used out first, bounded by entries and by key characters. */
 import { describe, expect, test } from 'vitest';
 import { LruCache } from '../../src/worker/verdict-cache.js';
-
-/** Seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/prng.js';
 
 describe('LruCache', () => {
   test('evicts the least recently used entry past its capacity', () => {
@@ -38,7 +27,7 @@ describe('LruCache', () => {
   });
 
   test('under random use it holds exactly what a plain model of LRU holds, within both bounds (seeded)', () => {
-    const random = prng(7);
+    const random = seededRandom(7);
     const cache = new LruCache<number>(20, 2_000);
     // The model: keys oldest first, values beside them.
     let order: string[] = [];
