@@ -16,6 +16,7 @@ import { OUTPUT_LEAD } from '../core/parse.js';
 import { decide, requestKey } from '../core/policy.js';
 import { renderCheckPrompt } from '../core/prompt.js';
 import type { TextSpan, Verdict, ViolatedCategory } from '../core/types.js';
+import { untilAborted } from '../core/until-aborted.js';
 import type { CheckRequest, ModelSource } from '../worker/protocol.js';
 import { canonicalJson, modelIdentity, sha256Hex } from './model-identity.js';
 import { VerdictStore, type StoredVerdict } from './verdict-store.js';
@@ -33,6 +34,7 @@ export const VERDICT_DB_NAME = 'aegis-guard-verdicts';
 const JUDGING_VERSION = 'aegis-guard/judging/1';
 /** How long the model's identity may take to establish before checks go ahead without the store. */
 const IDENTITY_TIMEOUT_MS = 10_000;
+const checkCancelled = () => new AegisAbortError('The check was cancelled.');
 
 /** Validates the option; undefined when the store is off. Throws `AegisInputError` on a bad value. */
 export function resolvePersistentCache(option: unknown): Required<PersistentCacheOptions> | undefined {
@@ -173,7 +175,7 @@ export class PersistentVerdicts {
       const key = await this.keyFor(request).catch(() => undefined);
       return key === undefined ? undefined : this.store.get(key);
     })();
-    const stored = await (signal ? abortable(found, signal) : found);
+    const stored = await (signal ? untilAborted(found, signal, checkCancelled) : found);
     if (!readable(stored, request)) return undefined;
     const { unsafeProbability, windows, unsafeSpans } = stored;
     // A single check's decision is made again under the request's policy (which is part of the key); a
@@ -247,22 +249,4 @@ export async function clearStoredVerdicts(): Promise<void> {
   } finally {
     store.close();
   }
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new AegisAbortError('The check was cancelled.'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new AegisAbortError('The check was cancelled.'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

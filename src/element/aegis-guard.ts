@@ -1,34 +1,27 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import type { Guard, ModelOption } from '../client/types.js';
-import { AegisAbortError, AegisError, AegisInputError } from '../core/errors.js';
+import { type AegisError, AegisInputError } from '../core/errors.js';
 import type { CustomCategory, LoadProgress, ModelInfo, Verdict } from '../core/types.js';
 import type { GuardStreamOptions, StreamSource } from '../stream/types.js';
 import { aegisGuardStyles } from './aegis-guard.styles.js';
+import { CheckController, type JudgedText } from './check-controller.js';
 import { AegisBlockEvent } from './events/block.js';
 import { AegisErrorEvent } from './events/error.js';
 import { AegisProgressEvent } from './events/progress.js';
 import { AegisReadyEvent } from './events/ready.js';
 import { AegisVerdictEvent } from './events/verdict.js';
+import { categoriesConverter } from './categories-attribute.js';
 import { RECHECK_WHEN_READY_CODES, errorFromFailure, reasonFor, toAegisError } from './failure.js';
 import { type AegisGuardLabels, defaultLabels, mergeLabels } from './labels.js';
 import { type MessageInput, type MessageRole, checkRole, promptFromElement, visibleText } from './message-input.js';
-import { latestProgress, sharedGuard, trackProgress } from './shared-guard.js';
 import { inRenderSlot } from './render-scheduler.js';
-import { runStream } from './stream-run.js';
-import { stopWaiting, whenNearViewport } from './visibility.js';
 
 /** Where a message is in its life. `loading`, `checking` and `streaming` are in progress; the rest are settled. */
 export type AegisGuardState = 'idle' | 'loading' | 'checking' | 'streaming' | 'allowed' | 'blocked' | 'error';
 
 /** How an allowed message got through, for its badge. */
 type AllowedHow = 'checked' | 'unchecked' | 'overridden';
-
-/** The text the element judged, kept to show once allowed (never the live property, which may have changed). */
-interface Shown {
-  text: string;
-  from: 'text' | 'slot' | 'stream';
-}
 
 const IN_PROGRESS = new Set<AegisGuardState>(['loading', 'checking', 'streaming']);
 /** Properties whose change means the message must be judged again. */
@@ -37,26 +30,6 @@ const INPUT_PROPERTIES = ['role', 'prompt', 'htmlFor', 'text', 'stream', 'guard'
 function progressKey(p: LoadProgress | undefined): string {
   return p ? `${p.phase} ${Math.round(p.progress * 100)} ${Math.round((p.loadedBytes ?? 0) / 1e6)} ${p.totalBytes ?? ''}` : '';
 }
-
-const categoriesConverter = {
-  /** A JSON array (`[{"name":"Competitor Mentions","description":"…"}]`) or comma-separated names. */
-  fromAttribute(value: string | null): CustomCategory[] | undefined {
-    if (value === null || value.trim() === '') return undefined;
-    if (value.trim().startsWith('[')) {
-      try {
-        return (JSON.parse(value) as Array<string | CustomCategory>).map((c) => (typeof c === 'string' ? { name: c } : c));
-      } catch {
-        // Passed on as is: the guard rejects it with a clear AegisInputError the element then shows.
-        return [{ name: value }];
-      }
-    }
-    return value
-      .split(',')
-      .map((name) => name.trim())
-      .filter(Boolean)
-      .map((name) => ({ name }));
-  },
-};
 
 /**
  * @summary Wraps one chat message and keeps it off the screen until the on-device safety model has judged it.
@@ -191,23 +164,32 @@ export class AegisGuardElement extends LitElement {
   @state() private lastVerdict?: Verdict;
   @state() private lastError?: AegisError;
   @state() private failureCode?: string;
-  @state() private shown?: Shown;
+  @state() private shown?: JudgedText;
   @state() private streamed = '';
   @state() private revealed = false;
   @state() private allowedHow: AllowedHow = 'checked';
   @state() private announcement = '';
 
   private readonly internals = this.attachInternals();
-  private needsRun = true;
-  private run?: AbortController;
-  private runKind?: MessageInput['kind'];
-  /** Bumped whenever the message changes or a run is cancelled: results of older runs are dropped. */
-  private generation = 0;
-  private nearViewport = false;
-  private consumedStream?: StreamSource;
-  private attachedGuard?: Guard;
-  private detachGuard?: () => void;
-  private readyInfo?: ModelInfo;
+  private readonly checks = new CheckController(this, {
+    readInput: () => this.readInput(),
+    nothingToJudge: () => {
+      this.current = 'idle';
+    },
+    started: (phase, progress) => {
+      this.current = phase;
+      if (phase === 'loading') this.progress = progress;
+    },
+    streamed: (released) => {
+      this.streamed = released;
+      if (released) this.current = 'streaming';
+    },
+    verdict: (verdict, chunk) => this.emit(new AegisVerdictEvent(chunk ? { verdict, target: 'response', chunk } : { verdict, target: verdict.target })),
+    settled: (verdict, judged, allowedByGuard, isCurrent) => this.settle(verdict, judged, allowedByGuard, isCurrent),
+    failed: (error, verdict, code) => this.fail(error, verdict, code),
+    progress: (progress) => this.onProgress(progress),
+    ready: (info, first) => this.onReady(info, first),
+  });
   private mutations?: MutationObserver;
   private reflected?: AegisGuardState;
   private merged?: { base: AegisGuardLabels; own: Partial<AegisGuardLabels> | undefined; labels: AegisGuardLabels };
@@ -239,8 +221,7 @@ export class AegisGuardElement extends LitElement {
 
   /** Error state: loads the model again if that is what failed, then judges the message again. */
   retry(): void {
-    const guard = this.attachedGuard;
-    if (guard?.state === 'failed') guard.reload().catch(() => undefined);
+    this.checks.reloadFailedGuard();
     this.invalidate();
   }
 
@@ -267,27 +248,16 @@ export class AegisGuardElement extends LitElement {
       if (wasShowingSlot) this.flush();
     });
     this.mutations.observe(this, { childList: true, subtree: true, characterData: true });
-    if (this.attachedGuard) this.attach(this.attachedGuard);
-    if (this.needsRun) this.requestUpdate();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.mutations?.disconnect();
-    stopWaiting(this);
-    // A move (remove + insert in one task) keeps its check; a real removal cancels it.
-    queueMicrotask(() => {
-      if (this.isConnected) return;
-      this.cancelRun('detached');
-      this.detachGuard?.();
-      this.detachGuard = undefined;
-    });
   }
 
+  /** The check controller starts a run right after this (its hostUpdate), before render. */
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (INPUT_PROPERTIES.some((name) => changed.has(name))) this.reset();
-    // Started here, not in updated(): the state it sets goes into this render instead of forcing another.
-    if (this.needsRun && this.isConnected && !this.run) this.start();
   }
 
   protected override updated(changed: PropertyValues<this>): void {
@@ -320,8 +290,7 @@ export class AegisGuardElement extends LitElement {
   }
 
   private reset(): void {
-    this.cancelRun('changed');
-    this.needsRun = true;
+    this.checks.restart();
     this.current = 'idle';
     this.progress = undefined;
     this.lastVerdict = undefined;
@@ -334,103 +303,11 @@ export class AegisGuardElement extends LitElement {
     this.announcement = '';
   }
 
-  private cancelRun(why: 'changed' | 'detached'): void {
-    this.generation++;
-    if (!this.run) return;
-    this.run.abort(new AegisAbortError(why === 'changed' ? 'The message changed.' : 'The element was removed from the page.'));
-    this.run = undefined;
-    if (this.runKind === 'stream' && why === 'detached') {
-      // The stream was read part-way and cannot be read again.
-      this.fail(new AegisAbortError('The reply stream was cancelled before it was fully checked.'), undefined, 'stream-cancelled');
-    } else if (IN_PROGRESS.has(this.current)) {
-      this.needsRun = true;
-    }
-  }
-
-  private start(): void {
-    let input: MessageInput;
-    try {
-      input = this.readInput();
-    } catch (error) {
-      this.needsRun = false;
-      this.fail(toAegisError(error));
-      return;
-    }
-    if (input.kind === 'none') {
-      this.needsRun = false;
-      this.current = 'idle';
-      return;
-    }
-    this.current = 'checking';
-    if (this.lazy && !this.nearViewport) {
-      whenNearViewport(this, () => {
-        this.nearViewport = true;
-        if (this.needsRun && this.isConnected && !this.run) this.requestUpdate();
-      });
-      return;
-    }
-    this.needsRun = false;
-    let guard: Guard;
-    try {
-      guard = this.guard ?? sharedGuard({ model: this.model, categories: this.categories, failMode: this.failMode, threshold: this.threshold });
-    } catch (error) {
-      this.fail(toAegisError(error));
-      return;
-    }
-    this.attach(guard);
-    if (guard.state === 'idle' || guard.state === 'loading') {
-      this.current = 'loading';
-      this.progress = latestProgress(guard);
-    }
-    const controller = new AbortController();
-    this.run = controller;
-    this.runKind = input.kind;
-    const generation = this.generation;
-    const isCurrent = () => this.generation === generation && this.run === controller;
-    if (input.kind === 'stream') {
-      this.consumedStream = input.source;
-      void runStream(guard, input.prompt, input.source, { ...this.streamOptions, signal: controller.signal }, {
-        isCurrent,
-        onText: (text) => {
-          this.streamed = text;
-          if (text) this.current = 'streaming';
-        },
-        onVerdict: (verdict, chunk) => this.emit(new AegisVerdictEvent({ verdict, target: 'response', chunk })),
-        onEnd: (end) => {
-          this.run = undefined;
-          this.settle(end.verdict, { text: end.text, from: 'stream' }, end.outcome === 'allowed', generation);
-        },
-        onError: (error) => {
-          this.run = undefined;
-          this.fail(toAegisError(error));
-        },
-      });
-      return;
-    }
-    const check =
-      input.role === 'user'
-        ? guard.checkPrompt(input.text, { signal: controller.signal })
-        : guard.checkResponse(input.prompt, input.text, { signal: controller.signal });
-    check.then(
-      (verdict) => {
-        if (!isCurrent()) return;
-        this.run = undefined;
-        this.emit(new AegisVerdictEvent({ verdict, target: verdict.target }));
-        this.settle(verdict, { text: input.text, from: input.from }, verdict.safe, generation);
-      },
-      (error: unknown) => {
-        if (!isCurrent()) return;
-        this.run = undefined;
-        this.fail(toAegisError(error));
-      },
-    );
-  }
-
   private readInput(): MessageInput {
     const role = checkRole(this.role);
     if (this.stream !== undefined) {
       if (role !== 'assistant') throw new AegisInputError('A stream can only be given to an assistant message (role="assistant").');
-      if (this.consumedStream === this.stream) {
+      if (this.checks.hasRead(this.stream)) {
         throw new AegisInputError('This reply stream was already read; give the element a new stream, or the full reply as `text`.');
       }
       return { kind: 'stream', prompt: this.promptText(), source: this.stream };
@@ -448,8 +325,7 @@ export class AegisGuardElement extends LitElement {
   }
 
   /** A verdict (or a stream's end) decides what is shown. `allowedByGuard` is the guard's decision. */
-  private settle(verdict: Verdict | undefined, shown: Shown, allowedByGuard: boolean, generation: number): void {
-    if (this.generation !== generation) return;
+  private settle(verdict: Verdict | undefined, shown: JudgedText, allowedByGuard: boolean, isCurrent: () => boolean): void {
     if (verdict) this.lastVerdict = verdict;
     if (allowedByGuard) {
       this.allow(shown, verdict?.source === 'failure' ? 'unchecked' : 'checked');
@@ -462,7 +338,7 @@ export class AegisGuardElement extends LitElement {
     const block = new AegisBlockEvent({ verdict: verdict!, target: verdict?.target ?? 'response', categories: verdict?.categories ?? [] });
     this.emit(block);
     // A listener may have changed the message while handling the event.
-    if (this.generation !== generation) return;
+    if (!isCurrent()) return;
     if (block.defaultPrevented) {
       this.allow(shown, 'overridden');
       return;
@@ -472,7 +348,7 @@ export class AegisGuardElement extends LitElement {
     this.announceIf('problems', this.labelSet().announceBlocked(this.categoryWords(), this.label || undefined));
   }
 
-  private allow(shown: Shown, how: AllowedHow): void {
+  private allow(shown: JudgedText, how: AllowedHow): void {
     this.shown = shown;
     this.allowedHow = how;
     this.current = 'allowed';
@@ -497,34 +373,18 @@ export class AegisGuardElement extends LitElement {
     this.announcement = text;
   }
 
-  private attach(guard: Guard): void {
-    if (this.attachedGuard === guard && this.detachGuard) return;
-    this.detachGuard?.();
-    this.attachedGuard = guard;
-    trackProgress(guard);
-    const offProgress = guard.on('progress', (progress) => {
-      if (this.current !== 'loading') return;
-      // Re-render only when what is shown changes (whole percents, phase, bytes line).
-      if (progressKey(progress) !== progressKey(this.progress)) this.progress = progress;
-      this.emit(new AegisProgressEvent({ progress }));
-    });
-    const offReady = guard.on('ready', (info) => this.onReady(guard, info));
-    this.detachGuard = () => {
-      offProgress();
-      offReady();
-    };
-    if (guard.state === 'ready') guard.ready.then((info) => this.onReady(guard, info), () => undefined);
+  private onProgress(progress: LoadProgress): void {
+    if (this.current !== 'loading') return;
+    // Re-render only when what is shown changes (whole percents, phase, bytes line).
+    if (progressKey(progress) !== progressKey(this.progress)) this.progress = progress;
+    this.emit(new AegisProgressEvent({ progress }));
   }
 
-  private onReady(guard: Guard, info: ModelInfo): void {
-    if (this.attachedGuard !== guard || !this.isConnected) return;
-    if (this.readyInfo !== info) {
-      this.readyInfo = info;
-      this.emit(new AegisReadyEvent({ info }));
-    }
+  private onReady(info: ModelInfo, first: boolean): void {
+    if (first) this.emit(new AegisReadyEvent({ info }));
     if (this.current === 'loading') this.current = 'checking';
     // A message that failed because the model was missing gets its chance once the model is there.
-    if (this.current === 'error' && this.runKind !== 'stream' && RECHECK_WHEN_READY_CODES.has(this.failureCode ?? '')) this.invalidate();
+    if (this.current === 'error' && this.checks.kind !== 'stream' && RECHECK_WHEN_READY_CODES.has(this.failureCode ?? '')) this.invalidate();
   }
 
   private reflectState(): void {
@@ -643,7 +503,7 @@ export class AegisGuardElement extends LitElement {
   }
 
   private renderError(labels: AegisGuardLabels): TemplateResult {
-    const canRetry = this.runKind !== 'stream';
+    const canRetry = this.checks.kind !== 'stream';
     return html`<div part="error">
       <p class="message"><span part="error-reason">${labels.error(this.reason(), this.label || undefined)}</span></p>
       ${canRetry ? html`<div class="actions"><button part="retry-button" type="button" @click=${this.retry}>${labels.retry}</button></div>` : nothing}

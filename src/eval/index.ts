@@ -11,18 +11,8 @@
  */
 export { evaluate, fastPathOff, summarizeVerdict, validateItems } from './evaluate.js';
 export { setReport, type SetReportOptions } from './set-report.js';
-export {
-  averagePrecision,
-  bestF1,
-  binaryMetrics,
-  confusion,
-  DEFAULT_SWEEP,
-  percentiles,
-  precisionRecallCurve,
-  thresholdSweep,
-  type Prediction,
-  type Scored,
-} from './metrics.js';
+// The metrics: every export of metrics.ts is public.
+export * from './metrics.js';
 export { renderReportHtml, type ReportHtmlOptions } from './report-html.js';
 export { DATASETS, datasetById, fileUrl, type UrlOptions } from './datasets/catalog.js';
 export type { DatasetDefinition, DatasetFile } from './datasets/definition.js';

@@ -27,6 +27,7 @@ import {
 import { decisionProblem } from '../core/wire-shapes.js';
 import { requestKey } from '../core/policy.js';
 import type { Decision, LoadProgress, ModelInfo, Verdict } from '../core/types.js';
+import { untilAborted } from '../core/until-aborted.js';
 import type { Engine } from '../engine/engine.js';
 import { fastPathStatusOf } from '../engine/fast-path-status.js';
 import { resolveModelSpec } from '../engine/model-records.js';
@@ -41,7 +42,7 @@ import { windowed } from './windowed-judge.js';
 import { LruCache } from './verdict-cache.js';
 import { failureVerdict, verdictFromJudgement } from '../core/verdict.js';
 import { assertVerdict, plainJudgement, plainModelInfo, plainProgress } from './boundary.js';
-import { EngineWork, armTimeout, untilAborted } from './settle.js';
+import { EngineWork, armTimeout } from './settle.js';
 
 export interface GuardServiceOptions {
   /** Finished judgements kept for repeats. Default 512. */

@@ -3,25 +3,6 @@
  * its abort signal, so the worker never waits on engine work without also watching the clock or the signal.
  */
 
-/** Rejects with the signal's reason as soon as it aborts, even if `promise` is still pending (or never ends). */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
 /** Engine work whose end can be asked about synchronously, and waited for with a limit. */
 export class EngineWork<T> {
   private ended = false;

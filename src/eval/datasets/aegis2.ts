@@ -6,6 +6,7 @@ import { parseJsonArrayOrLines, readText } from './bytes.js';
 import { objectRow, readingAs, requireFile, type DatasetDefinition, type DatasetFile } from './definition.js';
 import { resolveCategoryCode } from '../../core/taxonomy.js';
 import type { EvalItem, Label } from '../types.js';
+import { qwen3GuardReportF1 } from './published.js';
 
 const file: DatasetFile = {
   key: 'test',
@@ -86,7 +87,7 @@ export const aegis2Prompts: DatasetDefinition = {
   title: 'Aegis 2.0 test, prompts',
   target: 'prompt',
   labelMapping: `${mapping} Prompt items: rows with a prompt_label.`,
-  published: [{ metric: 'f1', value: 0.868, source: 'Qwen3Guard technical report, Table 2 (NemoGuard-8B)', note: 'third-party harness' }],
+  published: [qwen3GuardReportF1(0.868, 2)],
   parse: parseAegis2Prompts,
 };
 
@@ -96,6 +97,6 @@ export const aegis2Responses: DatasetDefinition = {
   title: 'Aegis 2.0 test, replies',
   target: 'response',
   labelMapping: `${mapping} Reply items: rows with a non-empty response and a response_label.`,
-  published: [{ metric: 'f1', value: 0.876, source: 'Qwen3Guard technical report, Table 3 (NemoGuard-8B)', note: 'third-party harness' }],
+  published: [qwen3GuardReportF1(0.876, 3)],
   parse: parseAegis2Responses,
 };

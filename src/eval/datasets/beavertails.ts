@@ -6,6 +6,7 @@ import { DatasetError } from '../../core/errors.js';
 import { maybeGunzip, parseJsonLines, readParquet } from './bytes.js';
 import { objectRow, readingAs, requireFile, stringField, type DatasetDefinition } from './definition.js';
 import type { EvalItem } from '../types.js';
+import { qwen3GuardReportF1 } from './published.js';
 
 const SET = 'beavertails';
 
@@ -68,6 +69,6 @@ export const beaverTails: DatasetDefinition = {
     'one item per distinct prompt+response pair: unsafe when most of its annotations have is_safe false (a tie is safe); ' +
     'id = the row number of its first annotation. Downloads use the Hub\'s parquet conversion of 330k_test; a local folder may hold ' +
     'round0_330k_test.jsonl (decompressed) instead.',
-  published: [{ metric: 'f1', value: 0.785, source: 'Qwen3Guard technical report, Table 3 (NemoGuard-8B)', note: 'third-party harness' }],
+  published: [qwen3GuardReportF1(0.785, 3)],
   parse: parseBeaverTails,
 };

@@ -25,6 +25,28 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** A file's bytes with where they came from: the set's file, how this run obtained it, its digest. */
+export async function obtainedFile(
+  bytes: Uint8Array,
+  set: DatasetDefinition,
+  file: DatasetFile,
+  url: string,
+  obtained: NonNullable<SetSource['obtained']>,
+  resolvedRevision?: string,
+): Promise<ObtainedFile> {
+  return {
+    bytes,
+    source: {
+      url,
+      revision: file.revision,
+      licence: set.licence,
+      obtained,
+      sha256: await sha256Hex(bytes),
+      ...(resolvedRevision ? { resolvedRevision } : {}),
+    },
+  };
+}
+
 export async function loadSet(set: DatasetDefinition, getFile: FileSource): Promise<LoadedSet> {
   const files: Record<string, Uint8Array> = {};
   const sources: SetSource[] = [];
@@ -80,16 +102,6 @@ export function httpFileSource(options: HttpSourceOptions = {}): FileSource {
     if (!response.ok) throw downloadError(set, url, response.status, Boolean(options.hfToken));
     const bytes = new Uint8Array(await response.arrayBuffer());
     const served = response.headers.get('x-repo-commit') ?? undefined;
-    return {
-      bytes,
-      source: {
-        url,
-        revision: file.revision,
-        licence: set.licence,
-        obtained: 'download',
-        sha256: await sha256Hex(bytes),
-        ...(served && served !== file.revision ? { resolvedRevision: served } : {}),
-      },
-    };
+    return obtainedFile(bytes, set, file, url, 'download', served !== file.revision ? served : undefined);
   };
 }

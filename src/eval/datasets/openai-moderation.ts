@@ -5,6 +5,7 @@
 import { parseJsonLines, readText } from './bytes.js';
 import { objectRow, readingAs, requireFile, stringField, type DatasetDefinition } from './definition.js';
 import type { EvalItem } from '../types.js';
+import { aegisPaperF1, qwen3GuardReportF1 } from './published.js';
 
 const SET = 'openai-moderation';
 
@@ -61,10 +62,6 @@ export const openAiModeration: DatasetDefinition = {
     'unsafe when any of S, H, V, HR, SH, S3, H2, V2 is 1 (a missing key is not a flag); id = 0-based line number. ' +
     'Categories: S→S2 Sexual, H→S8 Hate/Identity Hate, V→S1 Violence, HR→S10 Harassment, SH→S6 Suicide and Self Harm, ' +
     'S3→S7 Sexual (minor), H2→S8 + S11 Threat, V2→S1 Violence.',
-  published: [
-    { metric: 'f1', value: 0.81, source: 'Aegis 2.0 paper (arXiv 2501.09004), Llama3.1-AegisGuard with topic following', url: 'https://arxiv.org/abs/2501.09004', goal: true },
-    { metric: 'f1', value: 0.77, source: 'Aegis 2.0 paper, Llama3.1-AegisGuard without topic following', url: 'https://arxiv.org/abs/2501.09004' },
-    { metric: 'f1', value: 0.81, source: 'Qwen3Guard technical report, Table 2 (NemoGuard-8B)', note: 'third-party harness' },
-  ],
+  published: [...aegisPaperF1(0.81, 0.77, { goal: true }), qwen3GuardReportF1(0.81, 2)],
   parse: parseOpenAiModeration,
 };

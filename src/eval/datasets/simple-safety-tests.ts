@@ -3,6 +3,7 @@ import { parseCsv } from './csv.js';
 import { readText } from './bytes.js';
 import { readingAs, requireFile, stringField, type DatasetDefinition } from './definition.js';
 import type { EvalItem } from '../types.js';
+import { qwen3GuardReportF1 } from './published.js';
 
 const SET = 'simple-safety-tests';
 
@@ -52,6 +53,6 @@ export const simpleSafetyTests: DatasetDefinition = {
     'every prompt is unsafe (one class only: precision is 1 or undefined and the false-positive rate undefined; recall and F1 carry the result); ' +
     'prompt = prompts_final, id = id. Categories from harm_area (approximate): suicide/self-harm→S6, physical harm→S1/S11, ' +
     'illegal items→S4/S5/S22, scams→S16/S3, child safety→S7/S1.',
-  published: [{ metric: 'f1', value: 0.985, source: 'Qwen3Guard technical report, Table 2 (NemoGuard-8B)', note: 'third-party harness' }],
+  published: [qwen3GuardReportF1(0.985, 2)],
   parse: parseSimpleSafetyTests,
 };

@@ -4,6 +4,7 @@ import { readText } from './bytes.js';
 import { readingAs, requireFile, stringField, type DatasetDefinition } from './definition.js';
 import { DatasetError } from '../../core/errors.js';
 import type { EvalItem } from '../types.js';
+import { qwen3GuardReportF1 } from './published.js';
 
 const SET = 'toxic-chat';
 
@@ -41,6 +42,6 @@ export const toxicChat: DatasetDefinition = {
   licence: 'CC-BY-NC-4.0',
   homepage: 'https://huggingface.co/datasets/lmsys/toxic-chat',
   labelMapping: 'unsafe when toxicity is 1 (the jailbreaking flag is not used); prompt = user_input, id = conv_id.',
-  published: [{ metric: 'f1', value: 0.756, source: 'Qwen3Guard technical report, Table 2 (NemoGuard-8B)', note: 'third-party harness' }],
+  published: [qwen3GuardReportF1(0.756, 2)],
   parse: parseToxicChat,
 };

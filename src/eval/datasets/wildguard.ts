@@ -5,6 +5,7 @@
 import { readParquet } from './bytes.js';
 import { objectRow, readingAs, requireFile, type DatasetDefinition } from './definition.js';
 import type { EvalItem, Label } from '../types.js';
+import { aegisPaperF1, qwen3GuardReportF1 } from './published.js';
 
 const harm = (v: unknown): Label | null => (v === 'harmful' ? 'unsafe' : v === 'unharmful' ? 'safe' : null);
 const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v : null);
@@ -56,11 +57,7 @@ export const wildGuardPrompts: DatasetDefinition = {
   title: 'WildGuardTest, prompts',
   target: 'prompt',
   labelMapping: 'prompt_harm_label: harmful→unsafe, unharmful→safe; rows without one are skipped; id = 0-based row number.',
-  published: [
-    { metric: 'f1', value: 0.816, source: 'Aegis 2.0 paper (arXiv 2501.09004), Llama3.1-AegisGuard with topic following', url: 'https://arxiv.org/abs/2501.09004' },
-    { metric: 'f1', value: 0.821, source: 'Aegis 2.0 paper, Llama3.1-AegisGuard without topic following', url: 'https://arxiv.org/abs/2501.09004' },
-    { metric: 'f1', value: 0.816, source: 'Qwen3Guard technical report, Table 2 (NemoGuard-8B)', note: 'third-party harness' },
-  ],
+  published: [...aegisPaperF1(0.816, 0.821), qwen3GuardReportF1(0.816, 2)],
   parse: parseWildGuardPrompts,
 };
 
@@ -71,10 +68,6 @@ export const wildGuardResponses: DatasetDefinition = {
   target: 'response',
   labelMapping:
     'response_harm_label: harmful→unsafe, unharmful→safe; rows without a reply or without the label are skipped; id = 0-based row number.',
-  published: [
-    { metric: 'f1', value: 0.775, source: 'Aegis 2.0 paper (arXiv 2501.09004), Llama3.1-AegisGuard with topic following', url: 'https://arxiv.org/abs/2501.09004' },
-    { metric: 'f1', value: 0.757, source: 'Aegis 2.0 paper, Llama3.1-AegisGuard without topic following', url: 'https://arxiv.org/abs/2501.09004' },
-    { metric: 'f1', value: 0.775, source: 'Qwen3Guard technical report, Table 3 (NemoGuard-8B)', note: 'third-party harness' },
-  ],
+  published: [...aegisPaperF1(0.775, 0.757), qwen3GuardReportF1(0.775, 3)],
   parse: parseWildGuardResponses,
 };

@@ -7,6 +7,7 @@ import { readText } from './bytes.js';
 import { readingAs, requireFile, type DatasetDefinition, type DatasetFile } from './definition.js';
 import { DatasetError } from '../../core/errors.js';
 import type { EvalItem } from '../types.js';
+import { aegisPaperF1, qwen3GuardReportF1 } from './published.js';
 
 const REPO = 'paul-rottger/exaggerated-safety';
 const REVISION = 'd7bb5bd738c1fcbc36edd83d5e7d1b71a3e2d84d';
@@ -102,10 +103,6 @@ export const xsTestResponses: DatasetDefinition = {
     'final_label is 1_full_compliance; every other reply (refusals, partial refusals, replies to safe prompts) is safe. ' +
     `Completions of ${XSTEST_COMPLETION_MODELS.join(' and ')}; id = model:id. The papers do not say how their XSTest ` +
     'reply labels were made (harnesses commonly use WildGuard\'s harm-annotated XSTest-Resp), so compare with care.',
-  published: [
-    { metric: 'f1', value: 0.862, source: 'Aegis 2.0 paper (arXiv 2501.09004), Llama3.1-AegisGuard with topic following', url: 'https://arxiv.org/abs/2501.09004', goal: true },
-    { metric: 'f1', value: 0.883, source: 'Aegis 2.0 paper, Llama3.1-AegisGuard without topic following', url: 'https://arxiv.org/abs/2501.09004' },
-    { metric: 'f1', value: 0.862, source: 'Qwen3Guard technical report, Table 3 (NemoGuard-8B)', note: 'third-party harness' },
-  ],
+  published: [...aegisPaperF1(0.862, 0.883, { goal: true }), qwen3GuardReportF1(0.862, 3)],
   parse: parseXsTestResponses,
 };

@@ -1,6 +1,7 @@
 /** Argument parsing shared by `aegis-guard eval` and `smoke:real`: typed values and plain errors. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliError } from './cli-error.js';
+import type { BrowserEvalOptions } from './browser-eval.js';
 import type { GpuMode } from './chromium.js';
 
 type StrictConfig<T extends NonNullable<ParseArgsConfig['options']>> = { args: string[]; options: T; strict: true; allowPositionals: false };
@@ -44,6 +45,28 @@ export const BROWSER_OPTIONS = {
   headed: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/**
+ * The browser side of a run from the BROWSER_OPTIONS given (variant, which Chromium and how to start it), with
+ * the test seams (a scripted worker, extra folders to serve).
+ */
+export function browserRunOptions(
+  args: { variant?: string; browser?: string; gpu?: string; headed?: boolean },
+  env: NodeJS.ProcessEnv,
+  hooks: Pick<BrowserEvalOptions, 'workerPath' | 'extraMounts'>,
+): Pick<BrowserEvalOptions, 'variant' | 'chromium' | 'workerPath' | 'extraMounts'> {
+  return {
+    ...(variant(args.variant) ? { variant: variant(args.variant) } : {}),
+    chromium: {
+      ...(args.browser ? { executablePath: args.browser } : {}),
+      ...(gpu(args.gpu) ? { gpu: gpu(args.gpu) } : {}),
+      headed: args.headed === true,
+      env,
+    },
+    ...(hooks.workerPath ? { workerPath: hooks.workerPath } : {}),
+    ...(hooks.extraMounts ? { extraMounts: hooks.extraMounts } : {}),
+  };
+}
 
 export const BROWSER_HELP = `  --model <folder URL or path>   a folder built by build-model (may contain {variant})
   --model-lib <URL or path>      the model library (.wasm); default WebLLM's stock one for the variant

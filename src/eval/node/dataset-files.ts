@@ -11,7 +11,7 @@ import { DatasetError } from '../../core/errors.js';
 import type { SetSource } from '../types.js';
 import { fileUrl } from '../datasets/catalog.js';
 import type { DatasetDefinition, DatasetFile } from '../datasets/definition.js';
-import { httpFileSource, sha256Hex, type FileSource, type HttpSourceOptions } from '../datasets/load.js';
+import { httpFileSource, obtainedFile, type FileSource, type HttpSourceOptions } from '../datasets/load.js';
 
 /** `$AEGIS_GUARD_CACHE`, else `$XDG_CACHE_HOME/aegis-guard`, else `~/.cache/aegis-guard`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -48,24 +48,13 @@ export function nodeFileSource(options: NodeFileSourceOptions = {}): FileSource 
           set.id,
         );
       }
-      const bytes = new Uint8Array(await readFile(found));
-      return { bytes, source: { url, revision: file.revision, licence: set.licence, obtained: 'local', sha256: await sha256Hex(bytes) } };
+      return obtainedFile(new Uint8Array(await readFile(found)), set, file, url, 'local');
     }
     const path = cachePath(cacheDir, file);
     if (existsSync(path)) {
       const bytes = new Uint8Array(await readFile(path));
       const meta = await readFile(`${path}.source.json`, 'utf8').then((t) => JSON.parse(t) as Partial<SetSource>, (): Partial<SetSource> => ({}));
-      return {
-        bytes,
-        source: {
-          url,
-          revision: file.revision,
-          licence: set.licence,
-          obtained: 'cache',
-          sha256: await sha256Hex(bytes),
-          ...(meta.resolvedRevision ? { resolvedRevision: meta.resolvedRevision } : {}),
-        },
-      };
+      return obtainedFile(bytes, set, file, url, 'cache', meta.resolvedRevision);
     }
     if (options.offline) throw new DatasetError(`${set.title}: ${url} is not cached in ${cacheDir} and downloads are off.`, set.id, url);
     const obtained = await download(set, file);

@@ -11,7 +11,7 @@ import { loadSet } from '../datasets/load.js';
 import { renderReportHtml } from '../report-html.js';
 import type { EvalItem, EvalReport, SetInfo } from '../types.js';
 import { runEvaluationInBrowser, type BrowserEvalOptions } from './browser-eval.js';
-import { BROWSER_HELP, BROWSER_OPTIONS, gpu, number, parse, variant } from './cli-args.js';
+import { BROWSER_HELP, BROWSER_OPTIONS, browserRunOptions, number, parse } from './cli-args.js';
 import { CliError } from './cli-error.js';
 import { nodeFileSource } from './dataset-files.js';
 import { checkModelUrl, locateModel } from './model-location.js';
@@ -172,7 +172,7 @@ export async function runEvalCli(argv: string[], io: CliIo = defaultIo(), hooks:
   try {
     report = await runEvaluationInBrowser({
       model,
-      ...(variant(args.variant) ? { variant: variant(args.variant) } : {}),
+      ...browserRunOptions(args, io.env, hooks),
       ...(threshold === undefined ? {} : { threshold }),
       ...(timeout === undefined ? {} : { timeout }),
       items,
@@ -180,14 +180,6 @@ export async function runEvalCli(argv: string[], io: CliIo = defaultIo(), hooks:
       compareJson: args['compare-json'] === true,
       sets,
       run: { aegisGuardVersion: packageVersion(), command: ['eval', ...withoutSecrets(argv)].join(' '), threshold: threshold ?? 0.5 },
-      chromium: {
-        ...(args.browser ? { executablePath: args.browser } : {}),
-        ...(gpu(args.gpu) ? { gpu: gpu(args.gpu) } : {}),
-        headed: args.headed === true,
-        env: io.env,
-      },
-      ...(hooks.workerPath ? { workerPath: hooks.workerPath } : {}),
-      ...(hooks.extraMounts ? { extraMounts: hooks.extraMounts } : {}),
       onBrowser: (d) => (browser = `${d.executable} ${d.flags.join(' ')}`),
       onResult: (r) => results.append(r),
       onProgress: (p) => bar.update(p),

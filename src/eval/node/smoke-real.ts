@@ -10,7 +10,7 @@ import { SMOKE_ITEMS } from '../smoke-set.js';
 import { modelChoice } from '../set-report.js';
 import type { CheckSummary, EvalReport, ItemResult } from '../types.js';
 import { runEvaluationInBrowser, type BrowserEvalOptions } from './browser-eval.js';
-import { BROWSER_HELP, BROWSER_OPTIONS, gpu, number, parse, variant } from './cli-args.js';
+import { BROWSER_HELP, BROWSER_OPTIONS, browserRunOptions, number, parse } from './cli-args.js';
 import { checkModelUrl, locateModel } from './model-location.js';
 import type { CliIo, EvalCliHooks } from './eval-cli.js';
 import { packageVersion } from './package-root.js';
@@ -118,21 +118,13 @@ export async function runSmokeCli(argv: string[], io: CliIo, hooks: EvalCliHooks
   const results: ItemResult[] = [];
   const options: BrowserEvalOptions = {
     model,
-    ...(variant(args.variant) ? { variant: variant(args.variant) } : {}),
+    ...browserRunOptions(args, io.env, hooks),
     ...(timeout === undefined ? {} : { timeout }),
     items: [...SMOKE_ITEMS],
     resume: [],
     compareJson: true,
     sets: {},
     run: { aegisGuardVersion: packageVersion() },
-    chromium: {
-      ...(args.browser ? { executablePath: args.browser } : {}),
-      ...(gpu(args.gpu) ? { gpu: gpu(args.gpu) } : {}),
-      headed: args.headed === true,
-      env: io.env,
-    },
-    ...(hooks.workerPath ? { workerPath: hooks.workerPath } : {}),
-    ...(hooks.extraMounts ? { extraMounts: hooks.extraMounts } : {}),
     onBrowser: (d) => io.stdout.write(`browser: ${d.executable} ${d.flags.join(' ')}\n`),
     onLoadProgress: (p) => {
       if (p.phase === 'ready' || p.progress === 0) io.stdout.write(`loading: ${p.phase} ${p.text}\n`);
