@@ -11,6 +11,7 @@ export const aegisGuardStyles = css`
     --aegis-guard-placeholder-background: light-dark(#f3f4f6, #22262c);
     --aegis-guard-placeholder-border: light-dark(#d1d5db, #3b424c);
     --aegis-guard-blocked-accent: light-dark(#b42318, #f97066);
+    --aegis-guard-unsafe-highlight: light-dark(#fee4e2, #55160c);
     --aegis-guard-error-accent: light-dark(#9a3412, #fdba74);
     --aegis-guard-allowed-accent: light-dark(#067647, #6ce9a6);
     --aegis-guard-progress-color: light-dark(#1d4ed8, #60a5fa);
@@ -37,6 +38,14 @@ export const aegisGuardStyles = css`
   .text {
     white-space: pre-wrap;
     overflow-wrap: anywhere;
+  }
+
+  [part~='unsafe-span'] {
+    background: var(--aegis-guard-unsafe-highlight);
+    color: inherit;
+    text-decoration: underline wavy var(--aegis-guard-blocked-accent);
+    text-decoration-thickness: 1px;
+    text-underline-offset: 0.2em;
   }
 
   [part~='status'],

@@ -2,7 +2,7 @@ import { LitElement, html, nothing, type PropertyValues, type TemplateResult } f
 import { property, state } from 'lit/decorators.js';
 import type { Guard, ModelOption } from '../client/types.js';
 import { type AegisError, AegisInputError } from '../core/errors.js';
-import type { CustomCategory, LoadProgress, ModelInfo, Verdict } from '../core/types.js';
+import type { CustomCategory, LoadProgress, ModelInfo, TextSpan, Verdict } from '../core/types.js';
 import type { GuardStreamOptions, StreamSource } from '../stream/types.js';
 import { aegisGuardStyles } from './aegis-guard.styles.js';
 import { CheckController, type JudgedText } from './check-controller.js';
@@ -16,6 +16,7 @@ import { RECHECK_WHEN_READY_CODES, errorFromFailure, reasonFor, toAegisError } f
 import { type AegisGuardLabels, defaultLabels, mergeLabels } from './labels.js';
 import { type MessageInput, type MessageRole, checkRole, promptFromElement, visibleText } from './message-input.js';
 import { inRenderSlot } from './render-scheduler.js';
+import { unsafePieces } from './unsafe-pieces.js';
 
 /** Where a message is in its life. `loading`, `checking` and `streaming` are in progress; the rest are settled. */
 export type AegisGuardState = 'idle' | 'loading' | 'checking' | 'streaming' | 'allowed' | 'blocked' | 'error';
@@ -50,6 +51,7 @@ function progressKey(p: LoadProgress | undefined): string {
  *
  * @csspart base - The wrapper of everything the element renders.
  * @csspart content - The message, once allowed (or shown anyway).
+ * @csspart unsafe-span - In a long message shown although unsafe, each stretch the guard found unsafe (a `<mark>`).
  * @csspart badge - The small "Checked" badge of an allowed message (with the `badge` attribute).
  * @csspart status - The loading/checking box.
  * @csspart progress - The progress bar's track (loading state).
@@ -70,6 +72,7 @@ function progressKey(p: LoadProgress | undefined): string {
  * @cssproperty [--aegis-guard-placeholder-border=light-dark(#d1d5db, #3b424c)] - Border of placeholders.
  * @cssproperty [--aegis-guard-blocked-accent=light-dark(#b42318, #f97066)] - Accent of the blocked placeholder.
  * @cssproperty [--aegis-guard-error-accent=light-dark(#9a3412, #fdba74)] - Accent of the error placeholder and warning badges.
+ * @cssproperty [--aegis-guard-unsafe-highlight=light-dark(#fee4e2, #55160c)] - Background of the unsafe stretches of a long message shown anyway.
  * @cssproperty [--aegis-guard-allowed-accent=light-dark(#067647, #6ce9a6)] - Colour of the "Checked" badge.
  * @cssproperty [--aegis-guard-progress-color=light-dark(#1d4ed8, #60a5fa)] - Progress bar and spinner colour.
  * @cssproperty [--aegis-guard-progress-track=light-dark(#e5e7eb, #374151)] - Progress bar track colour.
@@ -476,7 +479,22 @@ export class AegisGuardElement extends LitElement {
   private renderContent(): TemplateResult | typeof nothing {
     const shown = this.shown;
     if (!shown) return nothing;
-    return shown.from === 'slot' ? html`<div part="content"><slot></slot></div>` : html`<div part="content" class="text">${shown.text}</div>`;
+    if (shown.from === 'slot') return html`<div part="content"><slot></slot></div>`;
+    const spans = this.pointedSpans();
+    if (!spans) return html`<div part="content" class="text">${shown.text}</div>`;
+    // Each piece is a text binding: marked or not, the message is never parsed as HTML.
+    const pieces = unsafePieces(shown.text, spans).map((p) => (p.unsafe ? html`<mark part="unsafe-span">${p.text}</mark>` : p.text));
+    return html`<div part="content" class="text">${pieces}</div>`;
+  }
+
+  /**
+   * The spans of a long message that were found unsafe, when it is shown although unsafe (shown anyway, or its
+   * block vetoed). A message judged in one window has its whole text as the span: nothing to point at.
+   */
+  private pointedSpans(): readonly TextSpan[] | undefined {
+    const verdict = this.lastVerdict;
+    if (!verdict || verdict.safe || verdict.source === 'failure' || (verdict.windows ?? 1) < 2) return undefined;
+    return verdict.unsafeSpans?.length ? verdict.unsafeSpans : undefined;
   }
 
   private renderBadge(labels: AegisGuardLabels): TemplateResult {

@@ -8,7 +8,7 @@ import { createGuard } from '../../src/client/create-guard.js';
 import type { Verdict } from '../../src/core/types.js';
 import { guardPerTest } from '../helpers/guard-per-test.js';
 import { insertAt, longText } from '../helpers/long-text.js';
-import { mount, settledAs, testGuard } from './element-fixtures.js';
+import { mount, part, settledAs, testGuard } from './element-fixtures.js';
 
 const guardWith = guardPerTest();
 
@@ -102,5 +102,41 @@ describe('<aegis-guard> with a long message', () => {
     const verdict = verdictOf(el);
     await settledAs(el, 'allowed');
     expect((await verdict).windows).toBeGreaterThan(1);
+  });
+
+  test('shown anyway, a long message marks the stretches found unsafe, as text', async () => {
+    const { guard } = testGuard();
+    const payload = ' [[unsafe]] <img src="" onerror="window.__spanXss=1"> ';
+    const text = insertAt(longText(60_000, 59), 30_000, payload);
+    const el = mount({ guard, text });
+    const verdict = verdictOf(el);
+    await settledAs(el, 'blocked');
+    const spans = (await verdict).unsafeSpans!;
+    expect(part(el, 'content')).toBeNull();
+    part(el, 'reveal-button')!.click();
+    await el.updateComplete;
+    const content = part(el, 'content')!;
+    expect(content.textContent).toBe(text);
+    const marks = [...content.querySelectorAll('mark[part="unsafe-span"]')];
+    expect(marks.map((m) => m.textContent)).toEqual(spans.map((s) => text.slice(s.start, s.end)));
+    expect(marks.some((m) => m.textContent!.includes(payload.trim()))).toBe(true);
+    expect(content.querySelector('img')).toBeNull();
+    expect(marks.map((m) => getComputedStyle(m).backgroundColor)).not.toContain('rgba(0, 0, 0, 0)');
+  });
+
+  test('a block vetoed by the page marks the unsafe stretches too; a one-window message marks nothing', async () => {
+    const { guard } = testGuard();
+    const text = insertAt(longText(60_000, 60), 59_000, ' [[unsafe]] ');
+    const vetoed = mount({ guard, text });
+    vetoed.addEventListener('aegis-block', (e) => e.preventDefault());
+    await settledAs(vetoed, 'allowed');
+    expect(part(vetoed, 'content')!.querySelectorAll('mark')).toHaveLength(1);
+
+    const short = mount({ guard, text: 'A short unsafe message [[unsafe]]' });
+    await settledAs(short, 'blocked');
+    part(short, 'reveal-button')!.click();
+    await short.updateComplete;
+    expect(part(short, 'content')!.textContent).toBe('A short unsafe message [[unsafe]]');
+    expect(part(short, 'content')!.querySelectorAll('mark')).toHaveLength(0);
   });
 });
