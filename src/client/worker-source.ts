@@ -24,7 +24,9 @@ const DEFAULT_WORKER_PATH = '../worker/guard.worker.js';
 /** Where the unbundled default worker lives: next to this module, as published. */
 function defaultWorkerUrl(): string | undefined {
   try {
-    return new URL(DEFAULT_WORKER_PATH, import.meta.url).href;
+    // webpackIgnore: webpack would otherwise treat the variable as a context request (a "Critical dependency"
+    // warning in every consumer build, and a context module of dist/client/ in the bundle).
+    return new URL(/* webpackIgnore: true */ DEFAULT_WORKER_PATH, import.meta.url).href;
   } catch {
     // A bundle without import.meta (an IIFE build) has no location to report.
     return undefined;
