@@ -1,17 +1,32 @@
 #!/usr/bin/env node
-// JSX typings for the package's custom elements, generated from custom-elements.json (run by `npm run analyze`,
-// so by `npm run build`). Writes dist/jsx/:
+// JSX and template typings for the package's custom elements, generated from custom-elements.json (run by
+// `npm run analyze`, so by `npm run build`). Writes dist/jsx/:
 //   index.d.ts   framework-neutral prop types, one interface per element (`AegisGuardJsxProps`)
 //   react.d.ts   adds the elements to React 19's JSX (`React.JSX.IntrinsicElements`)
 //   preact.d.ts  adds them to Preact's JSX
+//   vue.d.ts     adds them to Vue's `GlobalComponents` (SFC templates, as vue-tsc reads them) and to the JSX of
+//                `vue/jsx-runtime` (Vue TSX)
+//   svelte.d.ts  adds them to Svelte 5's `SvelteHTMLElements` (svelte/elements, as svelte-check reads it)
+//   solid.d.ts   adds them to Solid's `JSX.IntrinsicElements`, with its prop:/attr:/bool:/on: namespaces
 // each with an empty .js beside it, so both `import type {} from 'aegis-guard/jsx/react'` and
 // `/// <reference types="aegis-guard/jsx/react" />` (or tsconfig "types") work.
 //
 // Prop types come from the element class itself (`AegisGuardElement['failMode']`), not from the manifest's type
-// text, so they cannot drift from the code. Which names exist comes from the manifest: public writable fields
-// (frameworks set these as properties), attributes whose name differs from their field (set as attributes, so
-// strings; booleans stay booleans), and events as `on<event-name>` handlers (React 19 and Preact call
-// addEventListener for an `on…` prop on a custom element, with the event name as written).
+// text, so they cannot drift from the code. Which names exist comes from the manifest, spelt as each framework
+// acts on a custom element at run time:
+//   React 19, Preact: public writable fields (set as properties), attributes whose name differs from their field
+//     (set as attributes; booleans stay booleans), events as `on<event-name>` (addEventListener with that name).
+//   Vue 3 (runtime-dom patchProp): a name the element has (`name in el`) is set as a property, any other as an
+//     attribute through setAttribute, so `false` would become the string "false": a boolean attribute takes
+//     only `true` (use the property to turn it off). `@aegis-block` compiles to `onAegisBlock`, which Vue
+//     hyphenates back to the event name.
+//   Svelte 5 (set_custom_element_data): a name with a setter on the registered element is a property, any other
+//     an attribute (stringified, so the same boolean rule as Vue); `onaegis-block` listens to `aegis-block`.
+//   Solid (dom-expressions): on a custom element a static string or number is written into the template as an
+//     attribute, a dynamic value is assigned to the property named by camel-casing the lower-cased name. Only an
+//     attribute whose camel-cased name is its own field gets the same result both ways, so only those keep
+//     their plain name; every field is `prop:<field>`, every attribute `attr:<name>` (`bool:<name>` for a
+//     boolean), every event `on:<event-name>` or `on<event-name>`.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,9 +101,113 @@ const preact =
   elements.map((d) => `      ${key(d.tagName)}: Omit<HTMLAttributes<${d.name}>, keyof ${propsName(d)}> & ${propsName(d)};`).join('\n') +
   `\n    }\n  }\n}\n`;
 
+/** The element's names as the framework-specific typings need them. */
+function names(d) {
+  const fields = (d.members ?? []).filter((m) => m.kind === 'field' && !m.static && !m.readonly && (m.privacy ?? 'public') === 'public');
+  const byName = new Map(fields.map((f) => [f.name, f]));
+  const attributes = (d.attributes ?? []).map((a) => {
+    const field = byName.get(a.fieldName);
+    return { name: a.name, field, boolean: field?.type?.text === 'boolean', description: a.description ?? field?.description };
+  });
+  const events = (d.events ?? []).filter((e) => e.name);
+  return { fields, attributes, events };
+}
+const fieldType = (d, field) => `${d.name}[${JSON.stringify(field.name)}]`;
+/** What setAttribute can carry for a field: its string and number members, or any string (a JSON or list form). */
+const attributeType = (d, a) => (a.field ? `AttributeValue<${fieldType(d, a.field)}>` : 'string');
+const eventType = (e) => `GlobalEventHandlersEventMap[${JSON.stringify(e.name)}]`;
+const member = (name, type, description, indent = '  ') => `${doc(description, indent)}${indent}${key(name)}?: ${type};`;
+const ATTRIBUTE_VALUE =
+  `/** The values setAttribute carries unchanged for a field of type T (a string form otherwise). */\n` +
+  `type AttributeValue<T> = [Extract<T, string | number>] extends [never] ? string : Extract<T, string | number>;\n`;
+
+/**
+ * Props for frameworks that set a name the element has as a property and any other name as an attribute through
+ * setAttribute (Vue: `name in el`; Svelte: a setter on the registered element). The attribute value becomes a
+ * string, so `false` would read as on: a boolean attribute takes only `true`, its property any boolean.
+ */
+function propertyOrAttributeProps(d, interfaceName, what, handler) {
+  const { fields, attributes, events } = names(d);
+  const fieldNames = new Set(fields.map((f) => f.name));
+  const lines = fields.map((f) => member(f.name, fieldType(d, f), f.description));
+  for (const a of attributes) {
+    if (fieldNames.has(a.name)) continue;
+    if (!a.boolean) lines.push(member(a.name, attributeType(d, a), a.description));
+    else lines.push(member(a.name, 'true | null', `${a.description ?? ''} As an attribute only "on" (\`false\` would be the string "false"); for a dynamic value set the \`${a.field.name}\` property.`));
+  }
+  for (const e of events) lines.push(member(handler(e.name), `(event: ${eventType(e)}) => void`, e.description));
+  return `/** \`<${d.tagName}>\` in ${what}. */\nexport interface ${interfaceName} {\n${lines.join('\n')}\n}\n`;
+}
+
+// Vue compiles `@aegis-block` to the prop `onAegisBlock` and hyphenates it back to the event name at run time.
+const vueHyphenate = (s) => s.replace(/\B([A-Z])/g, '-$1').toLowerCase();
+function vueHandler(event) {
+  const handler = `on${event.replace(/(?:^|-)(\w)/g, (_, c) => c.toUpperCase())}`;
+  if (vueHyphenate(handler.slice(2)) !== event) throw new Error(`jsx-types: Vue cannot listen to "${event}" through @${event}`);
+  return handler;
+}
+const vueName = (d) => `${d.name.replace(/Element$/, '')}VueProps`;
+const vueProps = (d) => propertyOrAttributeProps(d, vueName(d), 'Vue templates and Vue TSX', vueHandler);
+const vue =
+  header('Vue 3 templates (GlobalComponents) and Vue TSX') +
+  `import type { HTMLAttributes, PublicProps, ReservedProps } from 'vue';\n` +
+  `import type { ${imports.join(', ')} } from '${ELEMENT_MODULE}';\n\n` +
+  ATTRIBUTE_VALUE + '\n' +
+  elements.map(vueProps).join('\n') +
+  // vue-tsc reads a custom element's template props from `$props` of its GlobalComponents entry (the Vue guide's
+  // recipe for elements not built with Vue); `$props` does not exist on the element.
+  `\ndeclare module 'vue' {\n  interface GlobalComponents {\n` +
+  elements
+    .map((d) => `    ${key(d.tagName)}: new () => ${d.name} & {\n      /** @deprecated Not on the element: what vue-tsc checks \`<${d.tagName}>\` in templates against. */\n      $props: Omit<HTMLAttributes, keyof ${vueName(d)}> & ${vueName(d)} & PublicProps;\n    };`)
+    .join('\n') +
+  `\n  }\n}\n\ndeclare module 'vue/jsx-runtime' {\n  namespace JSX {\n    interface IntrinsicElements {\n` +
+  elements.map((d) => `      ${key(d.tagName)}: Omit<HTMLAttributes, keyof ${vueName(d)}> & ${vueName(d)} & ReservedProps;`).join('\n') +
+  `\n    }\n  }\n}\n`;
+
+// Svelte 5 listens to `aegis-block` for the attribute `onaegis-block` (case kept).
+const svelteName = (d) => `${d.name.replace(/Element$/, '')}SvelteProps`;
+const svelteProps = (d) => propertyOrAttributeProps(d, svelteName(d), 'Svelte 5 markup', (event) => `on${event}`);
+const svelte =
+  header('Svelte 5 markup (svelte/elements)') +
+  `import type { HTMLAttributes } from 'svelte/elements';\n` +
+  `import type { ${imports.join(', ')} } from '${ELEMENT_MODULE}';\n\n` +
+  ATTRIBUTE_VALUE + '\n' +
+  elements.map(svelteProps).join('\n') +
+  `\ndeclare module 'svelte/elements' {\n  interface SvelteHTMLElements {\n` +
+  elements.map((d) => `    ${key(d.tagName)}: Omit<HTMLAttributes<${d.name}>, keyof ${svelteName(d)}> & ${svelteName(d)};`).join('\n') +
+  `\n  }\n}\n`;
+
+// Solid: static values become template attributes, dynamic ones the property `toPropertyName(name)`.
+const solidPropertyName = (name) => name.toLowerCase().replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+const solidName = (d) => `${d.name.replace(/Element$/, '')}SolidProps`;
+function solidProps(d) {
+  const { fields, attributes, events } = names(d);
+  const lines = [];
+  for (const a of attributes) {
+    if (a.field && solidPropertyName(a.name) === a.field.name) lines.push(member(a.name, fieldType(d, a.field), a.description));
+  }
+  for (const f of fields) lines.push(member(`prop:${f.name}`, fieldType(d, f), f.description));
+  for (const a of attributes) lines.push(member(`${a.boolean ? 'bool' : 'attr'}:${a.name}`, a.boolean ? 'boolean' : attributeType(d, a), a.description));
+  for (const e of events) {
+    lines.push(member(`on:${e.name}`, `JSX.EventHandlerWithOptionsUnion<${d.name}, ${eventType(e)}>`, e.description));
+    // Solid lower-cases what follows a plain `on`, so only a lower-case event name can be spelt that way.
+    if (e.name === e.name.toLowerCase()) lines.push(member(`on${e.name}`, `JSX.EventHandlerUnion<${d.name}, ${eventType(e)}>`, e.description));
+  }
+  return `/** \`<${d.tagName}>\` in Solid JSX. */\nexport interface ${solidName(d)} {\n${lines.join('\n')}\n}\n`;
+}
+const solid =
+  header('Solid JSX') +
+  `import type { JSX } from 'solid-js';\n` +
+  `import type { ${imports.join(', ')} } from '${ELEMENT_MODULE}';\n\n` +
+  ATTRIBUTE_VALUE + '\n' +
+  elements.map(solidProps).join('\n') +
+  `\ndeclare module 'solid-js' {\n  namespace JSX {\n    interface IntrinsicElements {\n` +
+  elements.map((d) => `      ${key(d.tagName)}: Omit<HTMLAttributes<${d.name}>, keyof ${solidName(d)}> & ${solidName(d)};`).join('\n') +
+  `\n    }\n  }\n}\n`;
+
 mkdirSync(out, { recursive: true });
-for (const [name, text] of Object.entries({ index, react, preact })) {
+for (const [name, text] of Object.entries({ index, react, preact, vue, svelte, solid })) {
   writeFileSync(join(out, `${name}.d.ts`), text);
   writeFileSync(join(out, `${name}.js`), `${header('types only; this module is empty')}export {};\n`);
 }
-console.log(`jsx-types: ${elements.map((d) => `<${d.tagName}>`).join(', ')} -> dist/jsx/{index,react,preact}.d.ts`);
+console.log(`jsx-types: ${elements.map((d) => `<${d.tagName}>`).join(', ')} -> dist/jsx/{index,react,preact,vue,svelte,solid}.d.ts`);

@@ -2,7 +2,8 @@
  * What `npm pack` ships, and whether it works for the people who install it: a fresh copy of the project is
  * built with the real build script, scripts/check-package.mjs checks the would-be tarball, and the packed
  * tarball is installed into consumer projects that `tsc` compiles without skipLibCheck, under node16 and
- * bundler resolution, in the browser and in Node, with React 19 and Preact JSX.
+ * bundler resolution, in the browser and in Node, with React 19, Preact, Vue (TSX, and SFC templates through
+ * vue-tsc), Svelte 5 (svelte-check) and Solid JSX.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 const PROJECT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE_MODULES = join(PROJECT, 'node_modules');
 const TSC = join(NODE_MODULES, 'typescript', 'bin', 'tsc');
+const VUE_TSC = join(NODE_MODULES, 'vue-tsc', 'bin', 'vue-tsc.js');
+const SVELTE_CHECK = join(NODE_MODULES, 'svelte-check', 'bin', 'svelte-check');
 const COPIED = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'custom-elements.json', 'src', 'scripts', 'bin', 'adapters'];
 
 let work: string;
@@ -81,6 +84,8 @@ describe('npm pack', SLOW, () => {
     for (const file of [
       'package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/index.js.map', 'package/dist/index.d.ts.map',
       'package/src/index.ts', 'package/dist/worker/guard.worker.js', 'package/dist/jsx/react.d.ts', 'package/dist/jsx/preact.d.ts',
+      'package/dist/jsx/vue.d.ts', 'package/dist/jsx/vue.js', 'package/dist/jsx/svelte.d.ts', 'package/dist/jsx/svelte.js',
+      'package/dist/jsx/solid.d.ts', 'package/dist/jsx/solid.js',
       'package/custom-elements.json', 'package/LICENSE', 'package/bin/aegis-guard.js',
     ]) {
       expect(list, file).toContain(file);
@@ -171,6 +176,109 @@ export const reply = (text: string) => (
 export const bad = <aegis-guard role={3} />;
 `;
 
+// Vue TSX: Vue's own JSX accepts any element with any props, so only the typings make these errors.
+const VUE_TSX_CONSUMER = `/** @jsxImportSource vue */
+/// <reference types="aegis-guard/jsx/vue" />
+import type { Guard } from 'aegis-guard';
+export const reply = (text: string, guard: Guard, hide: (names: string[]) => void) => (
+  <aegis-guard role="assistant" prompt="q" text={text} guard={guard} fail-mode="open" no-reveal class="reply"
+    onAegisBlock={(event) => hide(event.detail.categories.map((c) => c.name))} />
+);
+// @ts-expect-error: not a fail mode
+export const badMode = <aegis-guard fail-mode="sideways" />;
+// @ts-expect-error: role is user or assistant
+export const badRole = <aegis-guard role={3} />;
+// @ts-expect-error: as an attribute, false would read as "false", which turns it on
+export const badBoolean = <aegis-guard no-reveal={false} />;
+`;
+
+// Solid: a plain name is an attribute when static and the camel-cased property when dynamic, so only names that
+// work both ways are plain; properties are prop:, attributes attr:/bool:, events on: (or on + lower case).
+const SOLID_CONSUMER = `/** @jsxImportSource solid-js */
+/// <reference types="aegis-guard/jsx/solid" />
+import { createSignal } from 'solid-js';
+import type { Guard } from 'aegis-guard';
+
+export function Reply(props: { text: string; guard: Guard; mode: 'open' | 'closed' }) {
+  const [hidden, setHidden] = createSignal<string[]>([]);
+  return (
+    <div>
+      <aegis-guard role="user" id="q1" prop:text="How do I bake bread?" />
+      <aegis-guard role="assistant" attr:for="q1" badge prop:text={props.text} prop:guard={props.guard}
+        fail-mode={props.mode} threshold={0.7} no-reveal={false} bool:lazy={hidden().length > 0} attr:categories="violence,fraud"
+        on:aegis-block={(event) => setHidden(event.detail.categories.map((c) => c.name))}
+        onaegis-verdict={(event) => console.log(event.detail.verdict.rating)} />
+      {
+        // @ts-expect-error: not a fail mode
+        <aegis-guard fail-mode="sideways" />
+      }
+      {
+        // @ts-expect-error: role is user or assistant
+        <aegis-guard role={3} />
+      }
+      {
+        // @ts-expect-error: a static text="..." would be written as an attribute, which the element does not read
+        <aegis-guard text="hello" />
+      }
+      {
+        // @ts-expect-error: a dynamic for={...} would be assigned to a "for" property, not htmlFor
+        <aegis-guard for={props.text} />
+      }
+      {
+        // @ts-expect-error: the handler gets the element's event, not a mouse event
+        <aegis-guard on:aegis-block={(event: MouseEvent) => event.clientX} />
+      }
+      <p>{hidden().join(', ')}</p>
+    </div>
+  );
+}
+`;
+
+// Vue SFC templates, checked by vue-tsc with strictTemplates (unknown elements and props are errors).
+const VUE_SFC_CONSUMER = `<script setup lang="ts">
+import { ref } from 'vue';
+import type { Guard } from 'aegis-guard';
+const props = defineProps<{ text: string; guard: Guard }>();
+const hidden = ref<string[]>([]);
+</script>
+
+<template>
+  <aegis-guard role="user" id="q1">How do I bake bread?</aegis-guard>
+  <aegis-guard role="assistant" for="q1" badge :text="props.text" :guard="props.guard" fail-mode="closed" :threshold="0.7"
+    no-reveal @aegis-block="(event) => (hidden = event.detail.categories.map((c) => c.name))" />
+  <!-- @vue-expect-error: not a fail mode -->
+  <aegis-guard fail-mode="sideways" />
+  <!-- @vue-expect-error: role is user or assistant -->
+  <aegis-guard :role="3" />
+  <!-- @vue-expect-error: text is a string -->
+  <aegis-guard :text="42" />
+  <!-- @vue-expect-error: the handler gets the element's event, not a number -->
+  <aegis-guard @aegis-block="(event: number) => event" />
+  <p>{{ hidden.join(', ') }}</p>
+</template>
+`;
+
+// Svelte markup, checked by svelte-check (which has no expect-error comment for markup: the bad file's errors are
+// matched line by line instead; its first line is the script tag that lets markup hold TypeScript).
+const SVELTE_CONSUMER = `<script lang="ts">
+  import type { Guard } from 'aegis-guard';
+  let { text, guard }: { text: string; guard: Guard } = $props();
+  let hidden: string[] = $state([]);
+</script>
+
+<aegis-guard role="user" id="q1">How do I bake bread?</aegis-guard>
+<aegis-guard role="assistant" for="q1" badge {text} {guard} fail-mode="closed" threshold={0.7} no-reveal
+  lazy={hidden.length > 0} onaegis-block={(event) => (hidden = event.detail.categories.map((c) => c.name))}></aegis-guard>
+<p>{hidden.join(', ')}</p>
+`;
+const SVELTE_BAD = [
+  ['<aegis-guard fail-mode="sideways"></aegis-guard>', /"sideways"/],
+  ['<aegis-guard role={3}></aegis-guard>', /number/],
+  ['<aegis-guard text={42}></aegis-guard>', /number/],
+  ['<aegis-guard no-reveal={false}></aegis-guard>', /false/],
+  ['<aegis-guard onaegis-block={(event: MouseEvent) => event}></aegis-guard>', /MouseEvent/],
+] as const;
+
 const AI_SDK_CONSUMER = `
 import { wrapLanguageModel } from 'ai';
 import { createGuard } from 'aegis-guard';
@@ -203,9 +311,13 @@ chat.connect = { stream: true, handler: kit.streamHandler(theirHandler) };
 interface Consumer {
   files: Record<string, string>;
   compilerOptions: Record<string, unknown>;
+  /** Which checker compiles it: tsc, vue-tsc (.vue files) or svelte-check (.svelte files). */
+  checker?: 'tsc' | 'vue-tsc' | 'svelte-check';
+  /** Other tsconfig.json fields (vueCompilerOptions). */
+  tsconfig?: Record<string, unknown>;
 }
 
-/** Writes a consumer project with the packed tarball installed, compiles it, returns tsc's result. */
+/** Writes a consumer project with the packed tarball installed, compiles it, returns the checker's result. */
 function compile(name: string, consumer: Consumer): { status: number; output: string } {
   const dir = join(work, 'consumers', name);
   mkdirSync(join(dir, 'node_modules', 'aegis-guard'), { recursive: true });
@@ -213,25 +325,41 @@ function compile(name: string, consumer: Consumer): { status: number; output: st
   execFileSync('tar', ['-xzf', tarball, '-C', join(dir, 'node_modules', 'aegis-guard'), '--strip-components=1']);
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, private: true, type: 'module' }));
   for (const [file, text] of Object.entries(consumer.files)) writeFileSync(join(dir, file), text);
+  const checker = consumer.checker ?? 'tsc';
   const tsconfig = {
     // skipDefaultLibCheck skips only TypeScript's own lib.*.d.ts (the slow part); every package's declarations,
     // ours first, are still checked.
     compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, skipDefaultLibCheck: true, target: 'ES2022', types: [], ...consumer.compilerOptions },
-    files: Object.keys(consumer.files),
+    // svelte-check finds .svelte files itself and takes the rest from "include".
+    ...(checker === 'svelte-check' ? { include: Object.keys(consumer.files) } : { files: Object.keys(consumer.files) }),
+    ...consumer.tsconfig,
   };
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
-  return node([TSC, '-p', 'tsconfig.json', '--pretty', 'false'], dir);
+  if (checker === 'svelte-check') return node([SVELTE_CHECK, '--workspace', dir, '--tsconfig', './tsconfig.json', '--output', 'machine'], dir);
+  return node([checker === 'vue-tsc' ? VUE_TSC : TSC, '-p', 'tsconfig.json', '--pretty', 'false'], dir);
+}
+
+/** The errors in svelte-check's machine output. */
+function svelteErrors(output: string): Array<{ file: string; line: number; message: string }> {
+  // The message is a JSON string (quotes and newlines escaped).
+  return [...output.matchAll(/^\d+ ERROR "([^"]+)" (\d+):\d+ ("(?:[^"\\]|\\.)*")$/gm)].map((m) => ({
+    file: m[1]!,
+    line: Number(m[2]),
+    message: JSON.parse(m[3]!) as string,
+  }));
 }
 
 const BROWSER_LIB = ['ES2022', 'DOM', 'DOM.Iterable'];
-const browserFiles = { 'browser.ts': BROWSER_CONSUMER, 'react.tsx': REACT_CONSUMER, 'preact.tsx': PREACT_CONSUMER };
+const browserFiles = {
+  'browser.ts': BROWSER_CONSUMER, 'react.tsx': REACT_CONSUMER, 'preact.tsx': PREACT_CONSUMER, 'vue.tsx': VUE_TSX_CONSUMER, 'solid.tsx': SOLID_CONSUMER,
+};
 
 describe('consumers compile against the packed package without skipLibCheck', SLOW, () => {
   test.each([
     // nodenext resolves an ESM package's exports as node16 does; node16 is the stricter of the two here.
     ['node16', { module: 'node16', moduleResolution: 'node16' }],
     ['bundler', { module: 'esnext', moduleResolution: 'bundler' }],
-  ])('browser code, %s resolution: every entry point, React 19 and Preact JSX', (name, resolution) => {
+  ])('browser code, %s resolution: every entry point, React 19, Preact, Vue and Solid JSX', (name, resolution) => {
     const result = compile(`browser-${name}`, { files: browserFiles, compilerOptions: { ...resolution, lib: BROWSER_LIB, jsx: 'react-jsx' } });
     expect(result.output).toBe('');
     expect(result.status).toBe(0);
@@ -272,5 +400,74 @@ describe('consumers compile against the packed package without skipLibCheck', SL
     });
     expect(result.status).not.toBe(0);
     expect(result.output).toMatch(/Property 'aegis-guard' does not exist on type 'JSX\.IntrinsicElements'/);
+  });
+});
+
+describe('Vue, Svelte and Solid typings, checked by each framework\'s own checker against the packed package', SLOW, () => {
+  const bundler = { module: 'esnext', moduleResolution: 'bundler', lib: BROWSER_LIB };
+  const withoutReference = (source: string) => source.replace(/^\/\/\/ <reference types="aegis-guard\/jsx\/\w+" \/>\n/m, '');
+  const expectErrorCount = (source: string) => source.match(/@ts-expect-error/g)!.length;
+
+  test('Vue SFC templates (vue-tsc, strictTemplates): properties, attributes and @aegis-block typed from the element', () => {
+    const result = compile('vue-sfc', {
+      checker: 'vue-tsc',
+      files: { 'Reply.vue': VUE_SFC_CONSUMER },
+      compilerOptions: { ...bundler, types: ['aegis-guard/jsx/vue'] },
+      tsconfig: { vueCompilerOptions: { strictTemplates: true } },
+    });
+    expect(result.output).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  test('without the typings, vue-tsc rejects <aegis-guard> as an unknown component', () => {
+    const result = compile('vue-sfc-untyped', {
+      checker: 'vue-tsc',
+      files: { 'Reply.vue': VUE_SFC_CONSUMER.replace(/ *<!-- @vue-expect-error[^>]*-->\n/g, '') },
+      compilerOptions: bundler,
+      tsconfig: { vueCompilerOptions: { strictTemplates: true } },
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.output).toMatch(/Property 'aegis-guard' does not exist/);
+  });
+
+  test('without the typings, Vue TSX and Solid leave <aegis-guard> untyped or unknown', () => {
+    const result = compile('vue-solid-untyped', {
+      files: { 'vue.tsx': withoutReference(VUE_TSX_CONSUMER), 'solid.tsx': withoutReference(SOLID_CONSUMER) },
+      compilerOptions: { ...bundler, jsx: 'react-jsx' },
+    });
+    expect(result.status).not.toBe(0);
+    // Vue's JSX takes any props on an unknown element: every expected error is missing.
+    const unused = [...result.output.matchAll(/^vue\.tsx\(\d+,\d+\): error TS2578: Unused '@ts-expect-error' directive\.$/gm)];
+    expect(unused).toHaveLength(expectErrorCount(VUE_TSX_CONSUMER));
+    expect(result.output).toMatch(/^solid\.tsx\(\d+,\d+\): error TS2339: Property 'aegis-guard' does not exist on type 'JSX\.IntrinsicElements'\./m);
+  });
+
+  const svelteBad = ['<script lang="ts"></script>', ...SVELTE_BAD.map(([line]) => line)].join('\n') + '\n';
+
+  test('Svelte 5 markup (svelte-check): the good component checks clean, each bad line is an error', () => {
+    const result = compile('svelte', {
+      checker: 'svelte-check',
+      files: { 'Reply.svelte': SVELTE_CONSUMER, 'Bad.svelte': svelteBad },
+      compilerOptions: { ...bundler, types: ['aegis-guard/jsx/svelte'], verbatimModuleSyntax: true },
+    });
+    expect(result.output).toMatch(/COMPLETED \d+ FILES/);
+    const errors = svelteErrors(result.output);
+    expect(errors.filter((e) => e.file !== 'Bad.svelte')).toEqual([]);
+    expect(errors.map((e) => e.line)).toEqual(SVELTE_BAD.map((_, i) => i + 2));
+    SVELTE_BAD.forEach(([, message], i) => expect(errors[i]!.message, SVELTE_BAD[i]![0]).toMatch(message));
+    expect(result.status).not.toBe(0);
+  });
+
+  test('without the typings, svelte-check accepts anything on <aegis-guard> and leaves its events untyped', () => {
+    const result = compile('svelte-untyped', {
+      checker: 'svelte-check',
+      files: { 'Reply.svelte': SVELTE_CONSUMER, 'Bad.svelte': svelteBad },
+      compilerOptions: { ...bundler, verbatimModuleSyntax: true },
+    });
+    expect(result.output).toMatch(/COMPLETED \d+ FILES/);
+    const errors = svelteErrors(result.output);
+    expect(errors.filter((e) => e.file === 'Bad.svelte')).toEqual([]);
+    expect(errors.length).toBeGreaterThan(0);
+    for (const e of errors) expect(e).toMatchObject({ file: 'Reply.svelte', message: expect.stringMatching(/^Parameter '(event|c)' implicitly has an 'any' type\.$/) });
   });
 });
