@@ -1,5 +1,5 @@
 /**
- * esbuild and the worker, in Chromium. A small consumer app (test/fixtures/consumer-esbuild/) is bundled
+ * esbuild and the worker, in Chromium. A small consumer app (test/fixtures/consumer-app/) is bundled
  * with esbuild exactly as the README's recipe says ("Bundlers and the worker"), served, and loaded:
  * - with the recipe (aegis-guard/worker as a second entry point, passed as `worker`), the worker starts
  *   and answers: the load fails with the typed ModelLoadError of a missing model, not a crash;
@@ -11,18 +11,19 @@
  * src/x.ts), so no build is needed first; esbuild is the one Vite and tsx already install.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { launchChromium } from '../helpers/chromium.js';
+import { openConsumerPage, type ConsumerPageResult } from '../helpers/consumer-page.js';
+import { serveFolder, type StaticServer } from '../helpers/static-server.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const APP = join(ROOT, 'test/fixtures/consumer-esbuild');
+const APP = join(ROOT, 'test/fixtures/consumer-app');
 const outDir = mkdtempSync(join(tmpdir(), 'aegis-esbuild-'));
-const servers: Server[] = [];
+const servers: StaticServer[] = [];
 let browser: Browser;
 let site: string;
 let cdn: string;
@@ -41,58 +42,16 @@ const aegisGuardFromSources: Plugin = {
   },
 };
 
-const TYPES: Record<string, string> = { '.js': 'text/javascript', '.html': 'text/html', '.map': 'application/json' };
-
-function serve(dir: string, headers: Record<string, string> = {}): Promise<string> {
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const file = join(dir, path === '/' ? 'index.html' : decodeURIComponent(path));
-    try {
-      const body = readFileSync(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...headers });
-      res.end(body);
-    } catch {
-      res.writeHead(404, { 'content-type': 'text/plain', ...headers });
-      res.end('not found');
-    }
-  });
+async function serve(dir: string, headers: Record<string, string> = {}): Promise<string> {
+  const server = await serveFolder(dir, headers);
   servers.push(server);
-  return new Promise((done) => server.listen(0, '127.0.0.1', () => done(`http://127.0.0.1:${(server.address() as { port: number }).port}`)));
+  return server.origin;
 }
 
-interface PageResult {
-  ready: { ok?: true; name?: string; code?: string; reason?: string; workerUrl?: string; url?: string; message?: string };
-  verdict: { safe: boolean; source: string; failure?: { code: string; message: string; details?: Record<string, unknown> } };
-  state: string;
-  workersCreated: number;
-}
-
-async function open(query: string): Promise<PageResult> {
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  // Counts the workers the page creates (a restart loop would show here).
-  await page.addInitScript(() => {
-    const Native = window.Worker;
-    const w = window as unknown as { __workers: number };
-    w.__workers = 0;
-    window.Worker = class extends Native {
-      constructor(url: string | URL, options?: WorkerOptions) {
-        super(url, options);
-        w.__workers++;
-      }
-    };
-  });
-  try {
-    await page.goto(`${site}/index.html${query}`);
-    const handle = await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result, undefined, { timeout: 90_000 });
-    const result = (await handle.jsonValue()) as Omit<PageResult, 'workersCreated'>;
-    const workersCreated = await page.evaluate(() => (window as unknown as { __workers: number }).__workers);
-    expect(errors).toEqual([]);
-    return { ...result, workersCreated };
-  } finally {
-    await page.close();
-  }
+async function open(query: string): Promise<ConsumerPageResult> {
+  const result = await openConsumerPage(browser, `${site}/index.html${query}`);
+  expect(result.pageErrors).toEqual([]);
+  return result;
 }
 
 beforeAll(async () => {

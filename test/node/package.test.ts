@@ -6,11 +6,12 @@
  * vue-tsc), Svelte 5 (svelte-check) and Solid JSX.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { linkDependencies } from '../helpers/consumer-project.js';
 
 const PROJECT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE_MODULES = join(PROJECT, 'node_modules');
@@ -35,15 +36,6 @@ function run(command: string, args: string[], cwd: string): { status: number; ou
 }
 const node = (args: string[], cwd: string) => run(process.execPath, args, cwd);
 const npm = (args: string[], cwd: string) => run(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, cwd);
-
-/** Links every installed package (not aegis-guard itself) into `dir`/node_modules. */
-function linkDependencies(dir: string): void {
-  mkdirSync(join(dir, 'node_modules'), { recursive: true });
-  for (const name of readdirSync(NODE_MODULES)) {
-    if (name.startsWith('.') || name === 'aegis-guard') continue;
-    symlinkSync(join(NODE_MODULES, name), join(dir, 'node_modules', name), 'junction');
-  }
-}
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'aegis-package-'));
