@@ -22,7 +22,7 @@ export default defineConfig({
   },
   worker: { format: 'es' },
   // Committed screenshots (test/__screenshots__) are rewritten only on request: UPDATE_SCREENSHOTS=1 npm test.
-  define: { __UPDATE_SCREENSHOTS__: JSON.stringify(Boolean(process.env.UPDATE_SCREENSHOTS)) },
+  define: { __UPDATE_SCREENSHOTS__: JSON.stringify(process.env.UPDATE_SCREENSHOTS === '1') },
   test: {
     // expect.poll waits for a condition, not a duration: on a busy 2-core machine a worker's first start can
     // take seconds, so the default 1 s would make a correct test fail. A wrong one still fails, after 20 s.
