@@ -1,14 +1,19 @@
 /**
  * The fixed public corpora the benchmarks read from ../shared/datasets (Node only). See that folder's README
  * for sources and licences. The folder exists on development machines only (it is not part of the project):
- * without it a benchmark stops with a message naming the file it needs.
+ * without it a benchmark stops with a message naming the file it needs, or says how it does without.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { parseCsv } from '../src/eval/datasets/csv.js';
 
-const DATASETS = fileURLToPath(new URL('../../shared/datasets/', import.meta.url));
+export const DATASETS = fileURLToPath(new URL('../../shared/datasets/', import.meta.url));
+
+/** Whether every one of these dataset folders (e.g. 'xstest') is present. */
+export function haveDatasets(...folders: string[]): boolean {
+  return folders.every((folder) => existsSync(DATASETS + folder));
+}
 
 /** The path of a dataset file, or an error that says what is missing and where it is expected. */
 export function datasetFile(relative: string): string {

@@ -15,8 +15,7 @@
  * KV-cache model (test/helpers/scripted-token-session.ts) with the real Llama-3 tokenizer, answering per the
  * dataset labels; its forwards are the figures. The judge's own counts are checked against the session's.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { renderCheckPrompt } from '../src/core/prompt.js';
 import type { Rating } from '../src/core/types.js';
 import { Chunker } from '../src/stream/chunker.js';
@@ -27,12 +26,13 @@ import type { Judgement } from '../src/worker/judge.js';
 import { NODE_SPEC, NodeFastEngine, checkRequest, judgeContext } from '../test/helpers/node-fast-engine.js';
 import type { ScriptedAnswer, WrittenRatings } from '../test/helpers/scripted-token-session.js';
 import { loadLlama3Tokenizer } from '../test/node/core-llama3-tokenizer.js';
-import { moderationCategories, openAiModerationPrompts, xsTestCategory, xsTestReplies } from './corpora.js';
+import { DATASETS, haveDatasets, moderationCategories, openAiModerationPrompts, xsTestCategory, xsTestReplies } from './corpora.js';
 import { buildLongReplies, loadCompletions, XSTEST_FILES } from './stream-tokens-data.js';
 import { modelledMs, referenceGpu } from './webllm-throughput.js';
+import { median } from './stats.js';
+import { VERDICT_TOKEN_IDS } from '../src/core/tokens.js';
 
-const DATASETS = fileURLToPath(new URL('../../shared/datasets/', import.meta.url));
-if (!existsSync(`${DATASETS}xstest`) || !existsSync(`${DATASETS}openai-moderation`)) {
+if (!haveDatasets('xstest', 'openai-moderation')) {
   console.log(`bench:reuse skipped: the datasets (${DATASETS}xstest, openai-moderation) are absent on this machine.`);
   process.exit(0);
 }
@@ -76,7 +76,6 @@ async function judge(engine: NodeFastEngine, target: 'prompt' | 'response', user
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const started = performance.now();
 
 // ---- 1. Reply checks after their prompt check ------------------------------------------------------------
@@ -190,7 +189,7 @@ const stream = {
 /** One step per answer token after the target's rating word (the `}` token ends decoding unforwarded). */
 function greedySteps(answer: string, target: 'prompt' | 'response'): number {
   const ids = tk.encode(answer);
-  const ratings = ids.flatMap((id, i) => (id === 19193 || id === 39257 ? [i] : []));
+  const ratings = ids.flatMap((id, i) => (id === VERDICT_TOKEN_IDS.safe || id === VERDICT_TOKEN_IDS.unsafe ? [i] : []));
   const at = ratings[target === 'prompt' ? 0 : 1]!;
   return ids.length - at - 1 + (target === 'response' ? 1 : 0);
 }

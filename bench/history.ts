@@ -6,6 +6,7 @@
  */
 import { runBrowserVisits } from './browser-runner.js';
 import type { VisitResult } from './history/history-bench.js';
+import { median } from './stats.js';
 
 const REPEATS = 3;
 const paths = ['/bench/history/index.html?visit=first'];
@@ -13,7 +14,6 @@ for (let r = 0; r < REPEATS; r++) {
   for (const visit of ['second', 'second-off', 'second-element']) paths.push(`/bench/history/index.html?visit=${visit}&r=${r}`);
 }
 const results = await runBrowserVisits<VisitResult>('history', paths);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const f = (n: number) => n.toFixed(0).padStart(6);
 console.log(`
 A 500-message history (250 prompt/reply pairs), scripted engine, Chromium, real client + worker + IndexedDB.

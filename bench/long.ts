@@ -24,9 +24,8 @@
  *   worker), 3 runs per row; the median of the runs' longest gaps is reported, and the max.
  * - BENCH_LONG_SIZES=10000,100000 runs a subset.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { renderCheckPrefix, renderCheckPrompt } from '../src/core/prompt.js';
 import { defuseUntrustedText } from '../src/core/sanitize.js';
 import type { CompleteOptions, Completion, TokenSession } from '../src/engine/engine.js';
@@ -41,23 +40,23 @@ import { longText } from '../test/helpers/long-text.js';
 import { NODE_SPEC, NodeFastEngine, checkRequest, judgeContext } from '../test/helpers/node-fast-engine.js';
 import { ScriptedEngine } from '../test/helpers/scripted-engine.js';
 import { loadLlama3Tokenizer } from '../test/node/core-llama3-tokenizer.js';
-import { openAiModerationPrompts, xsTestReplies } from './corpora.js';
+import { haveDatasets, openAiModerationPrompts, xsTestReplies } from './corpora.js';
+import { median } from './stats.js';
 import { modelledMs, referenceGpu } from './webllm-throughput.js';
 
 const SIZES = (process.env.BENCH_LONG_SIZES ?? "10000,100000,1000000").split(",").map(Number);
 const RUNS = 3;
 const now = () => performance.now();
 
-const datasets = fileURLToPath(new URL('../../shared/datasets/', import.meta.url));
-const haveDatasets = existsSync(`${datasets}xstest`) && existsSync(`${datasets}openai-moderation`);
-const xs = haveDatasets ? xsTestReplies() : [];
-const corpus = haveDatasets
+const realText = haveDatasets('xstest', 'openai-moderation');
+const xs = realText ? xsTestReplies() : [];
+const corpus = realText
   ? [...xs.map((r) => r.completion), ...openAiModerationPrompts().map((p) => p.prompt)].join('\n\n')
   : longText(SIZES.at(-1)!, 1);
-const source = haveDatasets
+const source = realText
   ? 'XSTest completions (gpt4, mistralinstruct) + OpenAI moderation prompts, ../shared/datasets, concatenated in file order'
   : 'ABSENT ../shared/datasets: seeded mixed text (test/helpers/long-text.ts) stands in; figures are not for real text';
-if (!haveDatasets) console.error(`bench:long: ${source}`);
+if (!realText) console.error(`bench:long: ${source}`);
 if (corpus.length < SIZES.at(-1)!) throw new Error(`The corpus has only ${corpus.length} characters.`);
 const replyPrompt = xs[0]?.prompt ?? 'Please summarise this document.';
 const textOf = (size: number) => {
@@ -216,7 +215,6 @@ async function measure(path: 'fast' | 'json', target: 'prompt' | 'response', tex
   const r = result!;
   const template = path === 'json' ? jsonTemplate : target === 'response' ? fastReplyTemplate : fastTemplate;
   const bound = 1.2 * textTokens + r.windows * template;
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   return {
     path,
     target,
@@ -273,5 +271,5 @@ ${rows
 mkdirSync('bench-results', { recursive: true });
 writeFileSync(
   'bench-results/long.json',
-  JSON.stringify({ source, datasetsPresent: haveDatasets, machine, gpu, templates: { fast: fastTemplate, fastReply: fastReplyTemplate, json: jsonTemplate }, rows }, null, 2),
+  JSON.stringify({ source, datasetsPresent: realText, machine, gpu, templates: { fast: fastTemplate, fastReply: fastReplyTemplate, json: jsonTemplate }, rows }, null, 2),
 );
