@@ -76,8 +76,9 @@ for (const f of files) {
   if (!isJs && !isDts) continue;
   moduleCount++;
   const text = read(f);
+  const code = withoutComments(text);
   for (const pattern of SPECIFIERS) {
-    for (const m of withoutComments(text).matchAll(pattern)) {
+    for (const m of code.matchAll(pattern)) {
       const specifier = m[1];
       if (!specifier.startsWith('.')) continue;
       const target = resolveFrom(f, specifier);

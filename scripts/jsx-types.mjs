@@ -51,19 +51,15 @@ const propsName = (d) => `${d.name.replace(/Element$/, '')}JsxProps`;
 
 function propsInterface(d) {
   const cls = d.name;
-  const lines = [];
-  const fields = (d.members ?? []).filter((m) => m.kind === 'field' && !m.static && !m.readonly && (m.privacy ?? 'public') === 'public');
-  for (const f of fields) lines.push(`${doc(f.description)}  ${key(f.name)}?: ${cls}[${JSON.stringify(f.name)}];`);
+  const { fields, attributes, events } = names(d);
+  const lines = fields.map((f) => `${doc(f.description)}  ${key(f.name)}?: ${cls}[${JSON.stringify(f.name)}];`);
   const fieldNames = new Set(fields.map((f) => f.name));
-  for (const a of d.attributes ?? []) {
+  for (const a of attributes) {
     if (fieldNames.has(a.name)) continue;
-    const field = fields.find((f) => f.name === a.fieldName);
-    const boolean = field?.type?.text === 'boolean';
-    const type = boolean ? 'boolean' : field ? `${cls}[${JSON.stringify(field.name)}]` : 'string';
-    lines.push(`${doc(a.description ?? field?.description)}  ${key(a.name)}?: ${type};`);
+    const type = a.boolean ? 'boolean' : a.field ? `${cls}[${JSON.stringify(a.field.name)}]` : 'string';
+    lines.push(`${doc(a.description)}  ${key(a.name)}?: ${type};`);
   }
-  for (const e of d.events ?? []) {
-    if (!e.name) continue;
+  for (const e of events) {
     lines.push(`${doc(e.description)}  ${key(`on${e.name}`)}?: (event: GlobalEventHandlersEventMap[${JSON.stringify(e.name)}]) => void;`);
   }
   return `/** Properties, attributes and events of \`<${d.tagName}>\`. */\nexport interface ${propsName(d)} {\n${lines.join('\n')}\n}\n`;

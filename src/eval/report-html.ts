@@ -46,7 +46,7 @@ function runSection(report: EvalReport): string {
     [
       'Fast path',
       m
-        ? `${m.fastPath ? 'on' : 'off'}${m.prefixReuse === false ? ', prefix not reused' : ''}${m.fastPathOff ? `: ${escapeHtml(m.fastPathOff.message)}` : ''}`
+        ? `${m.fastPath ? 'on' : 'off'}${m.fastPath && m.prefixReuse === false ? ', prefix not reused' : ''}${m.fastPathOff ? `: ${escapeHtml(m.fastPathOff.message)}` : ''}`
         : '—',
     ],
     ['Model load', m ? `${(m.loadMs / 1000).toFixed(1)} s` : '—'],

@@ -102,17 +102,24 @@ export function modelChoice(check: CheckSummary): 'safe' | 'unsafe' {
   return check.rating;
 }
 
+/**
+ * The model's own choice on each path, and whether they differ. The JSON path writes its likelier word; the
+ * fast path's rating follows the guard's threshold, so its choice is P(unsafe) >= 0.5 (the likelier of the two
+ * tokens). Two failures do not differ: there is nothing to compare.
+ */
+export function pathChoices(fast: CheckSummary, json: CheckSummary): { fast: 'safe' | 'unsafe' | 'failure'; json: 'safe' | 'unsafe' | 'failure'; differ: boolean } {
+  const fastChoice = fast.source === 'failure' ? 'failure' : modelChoice(fast);
+  const jsonChoice = json.source === 'failure' ? 'failure' : json.rating;
+  return { fast: fastChoice, json: jsonChoice, differ: fastChoice !== jsonChoice };
+}
+
 function comparison(results: readonly ItemResult[]): PathComparison {
   let compared = 0;
   let agreed = 0;
   const disagreements: PathComparison['disagreements'] = [];
   for (const r of results) {
     const fast = r.check;
-    const json = r.json!;
-    // The model's own choice on each path: the JSON path writes its likelier word; the fast path's rating
-    // follows the guard's threshold, so its choice is P(unsafe) >= 0.5 (the likelier of the two tokens).
-    const fastRating = fast.source === 'failure' ? 'failure' : modelChoice(fast);
-    const jsonRating = json.source === 'failure' ? 'failure' : json.rating;
+    const { fast: fastRating, json: jsonRating } = pathChoices(fast, r.json!);
     if (fastRating !== 'failure' && jsonRating !== 'failure') {
       compared++;
       if (fastRating === jsonRating) {

@@ -3,18 +3,12 @@
  * downloaded one, and the flags it runs with.
  */
 import type { Browser } from 'playwright-core';
+import { QUIET_FLAGS } from '../../src/eval/node/chromium.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** Without the background-networking flags Chromium keeps dialling out (updates, sync, QUIC) on this closed network. */
-export const CHROMIUM_ARGS: readonly string[] = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+/** The eval CLI's quiet flags (no updates, sync or QUIC on this closed network), without the sandbox (CI runs as root). */
+export const CHROMIUM_ARGS: readonly string[] = ['--no-sandbox', ...QUIET_FLAGS];
 
 /** Starts headless Chromium with CHROMIUM_ARGS, WebGPU on (off by default on Linux) and `extraArgs`. */
 export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {

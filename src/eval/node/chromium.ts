@@ -31,7 +31,7 @@ export interface ChromiumOptions {
 }
 
 /** Without these Chromium dials out (component updates, sync, QUIC) even for a local page. */
-const QUIET_FLAGS = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+export const QUIET_FLAGS = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
 export const VULKAN_FLAGS = ['--enable-features=Vulkan', '--use-angle=vulkan', '--ignore-gpu-blocklist', '--disable-vulkan-surface'];
 

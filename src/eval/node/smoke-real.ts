@@ -7,7 +7,7 @@
  * starts when the folder is missing).
  */
 import { SMOKE_ITEMS } from '../smoke-set.js';
-import { modelChoice } from '../set-report.js';
+import { pathChoices } from '../set-report.js';
 import type { CheckSummary, EvalReport, ItemResult } from '../types.js';
 import { runEvaluationInBrowser, type BrowserEvalOptions } from './browser-eval.js';
 import { BROWSER_HELP, BROWSER_OPTIONS, browserRunOptions, number, parse } from './cli-args.js';
@@ -37,7 +37,7 @@ const rating = (c: CheckSummary) => (c.source === 'failure' ? `FAILED(${c.failur
 export function formatRow(r: ItemResult): string {
   const c = r.check;
   const agree = !c.safe === (r.label === 'unsafe') ? 'ok ' : 'MISS';
-  const json = r.json ? ` json=${rating(r.json)}${(r.json.source === 'failure') !== (c.source === 'failure') || (c.source !== 'failure' && r.json.rating !== modelChoice(c)) ? ' (DIFFERS)' : ''}` : '';
+  const json = r.json ? ` json=${rating(r.json)}${pathChoices(c, r.json).differ ? ' (DIFFERS)' : ''}` : '';
   return [
     `${agree} ${r.id.padEnd(4)} ${r.target.padEnd(8)} label=${r.label.padEnd(6)} verdict=${(c.safe ? 'allow' : 'block').padEnd(5)} rating=${rating(c).padEnd(6)}`,
     `P(unsafe)=${prob(c)} categories=[${c.categories.join(',')}] prefix=${c.timings.prefixReused === undefined ? '-' : c.timings.prefixReused ? 'reused' : 'filled'}`,
