@@ -17,6 +17,7 @@
  * characters, so `"User Safety"` next to `"UserSafety"` or `"USER SAFETY"` is a duplicate and fails, as does
  * any field stated twice: a forged later verdict cannot override an earlier one.
  */
+import { caseFold } from './case-fold.js';
 import { isJsonWhitespace, scanObject, type ScannedMember } from './json-scan.js';
 import { CATEGORIES_FIELD, END_OF_TURN_SPELLINGS, MAX_OUTPUT_LENGTH, VERDICT_FIELDS } from './output-format.js';
 import { buildTaxonomy, categoryKey, resolveCategory } from './taxonomy.js';
@@ -44,8 +45,7 @@ const INVISIBLE_IN_KEYS = /[\s\x1c-\x1f\x85\p{Default_Ignorable_Code_Point}]/gu;
 
 /** A key with NFKC, case folding and all white space and invisible characters removed: "User Safety" -> "usersafety". */
 export function foldKey(key: string): string {
-  const folded = key.normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().normalize('NFKC');
-  return folded.replace(INVISIBLE_IN_KEYS, '');
+  return caseFold(key).replace(INVISIBLE_IN_KEYS, '');
 }
 const FOLDED_FIELDS: ReadonlySet<string> = new Set(FIELD_NAMES.map(foldKey));
 

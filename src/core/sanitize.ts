@@ -32,6 +32,7 @@
  * changes nothing; the work is linear in the text's length. JSON-looking text is left as written: the model's
  * output is parsed, never the prompt.
  */
+import { caseFold } from './case-fold.js';
 
 /** The character inserted to break dangerous spellings. */
 export const DEFUSE_MARK = '\u200B';
@@ -59,11 +60,11 @@ function foldChar(ch: string): string {
   return ch;
 }
 
-/** A code point's folded form: NFKC, case folding (lower, upper, lower catches `ſ`, `ß`, `ẞ`), NFKC again. */
+/** A code point's folded form: its case fold (case-fold.ts), each resulting character folded as above. */
 function foldCodePoint(ch: string): string {
   const simple = foldChar(ch);
   if (simple !== ch) return simple;
-  const cased = ch.normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().normalize('NFKC');
+  const cased = caseFold(ch);
   let out = '';
   for (const c of cased) out += foldChar(c);
   return out;

@@ -4,6 +4,7 @@
  * clamped to the text, merged where they overlap or touch, and widened off the middle of a surrogate pair.
  */
 import type { TextSpan } from '../core/types.js';
+import { mergeSpans } from '../core/verdict.js';
 
 export interface TextPiece {
   text: string;
@@ -35,14 +36,7 @@ function normalizedSpans(text: string, spans: readonly TextSpan[]): TextSpan[] {
     const end = clamp(Math.ceil(span.end), text.length);
     if (end > start) clamped.push({ start: offCodePointMiddle(text, start, -1), end: offCodePointMiddle(text, end, +1) });
   }
-  clamped.sort((a, b) => a.start - b.start);
-  const merged: TextSpan[] = [];
-  for (const span of clamped) {
-    const last = merged.at(-1);
-    if (last && span.start <= last.end) last.end = Math.max(last.end, span.end);
-    else merged.push({ ...span });
-  }
-  return merged;
+  return mergeSpans(clamped);
 }
 
 function clamp(offset: number, length: number): number {
