@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { DownloadError, HubLayoutError, HubNotFoundError, HubResponseError } from './errors.js';
 import { assertRepoPath, downloadFile, hubFileUrl, repoCacheDir, resolveHub, type HubOptions, type ResolvedHub } from './hub.js';
 import { formatHubRef, repoPath, type HubRef } from './hub-ref.js';
-import { hubFetch, hubStatusError, RetryableError } from './hub-http.js';
+import { hubFetch, hubStatusError, RetryableError, withRetries } from './hub-http.js';
 import { foldersHolding, foldersOf, listRepoFiles, type RepoEntry } from './hub-tree.js';
 import { assertFreeSpace, freeBytesOnDisk } from './output-dir.js';
 import { count } from './plural.js';
@@ -149,7 +149,7 @@ async function cachedComplete(dir: string, kind: CheckpointKind): Promise<boolea
  */
 async function listOrExplain(hub: ResolvedHub, ref: HubRef): Promise<RepoEntry[] | undefined> {
   try {
-    return await listRepoFiles(hub, ref.repo, ref.revision, hub.retries, hub.retryDelayMs);
+    return await listRepoFiles(hub, ref.repo, ref.revision);
   } catch (error) {
     if (error instanceof HubResponseError) {
       hub.progress.log(`could not list the files of ${ref.repo} (${error.message}); asking for each file instead`);
@@ -258,15 +258,14 @@ async function shardsOfIndex(indexPath: string, ref: HubRef): Promise<string[]> 
 /** HEAD on a file's resolve URL (redirects not followed: a 302 to the CDN means access is granted). */
 async function checkAccess(hub: ResolvedHub, ref: HubRef, path: string, licence: string | undefined): Promise<void> {
   const url = hubFileUrl(hub.endpoint, ref.repo, ref.revision, path);
-  for (let attempt = 0; ; attempt++) {
-    try {
+  try {
+    await withRetries(hub, async () => {
       const { res } = await hubFetch(hub, url, { method: 'HEAD', followRedirects: false });
       if (res.ok || (res.status >= 300 && res.status < 400)) return;
       throw await hubStatusError(hub, res, { repo: ref.repo, revision: ref.revision, path, url }, licence);
-    } catch (error) {
-      if (!(error instanceof RetryableError) || attempt >= hub.retries) throw error instanceof RetryableError ? new DownloadError(error.message, url) : error;
-      await new Promise((r) => setTimeout(r, hub.retryDelayMs(attempt)));
-    }
+    });
+  } catch (error) {
+    throw error instanceof RetryableError ? new DownloadError(error.message, url, undefined, { cause: error }) : error;
   }
 }
 

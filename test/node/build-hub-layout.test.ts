@@ -10,13 +10,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { main } from '../../src/model-builder/cli.js';
 import { buildModel } from '../../src/model-builder/convert.js';
-import { DiskFullError, HubAccessError, HubLayoutError, HubNotFoundError, HubResponseError } from '../../src/model-builder/errors.js';
+import { DiskFullError, DownloadError, HubAccessError, HubLayoutError, HubNotFoundError, HubResponseError } from '../../src/model-builder/errors.js';
 import { planCheckpoint } from '../../src/model-builder/hub-checkpoint.js';
-import { repoCacheDir } from '../../src/model-builder/hub.js';
+import { downloadFile, repoCacheDir, resolveHub } from '../../src/model-builder/hub.js';
+import { MAX_RETRY_AFTER_MS } from '../../src/model-builder/hub-http.js';
 import { foldersHolding, foldersOf, listRepoFiles, nextLink } from '../../src/model-builder/hub-tree.js';
 import { loadManifest } from '../../src/model-builder/manifest.js';
 import { silentProgress } from '../../src/model-builder/progress.js';
 import { startFakeHub, type FakeHub } from '../helpers/build-hf-server.js';
+import { between, seededRandom } from '../helpers/prng.js';
 import { ACCEPTED_TOKEN, ADAPTER_FOLDER, ADAPTER_ID, BASE_ID, writeRealLayout, type RealLayout } from '../helpers/build-hub-layout.js';
 
 let work: string;
@@ -75,7 +77,7 @@ const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e)
 
 describe("the tree API", () => {
   test('lists every entry across pages, following the Link header', async () => {
-    const entries = await listRepoFiles({ ...opts(), fetch: globalThis.fetch, token: undefined }, BASE_ID, 'main');
+    const entries = await listRepoFiles({ ...resolveHub(opts()), fetch: globalThis.fetch, token: undefined }, BASE_ID, 'main');
     expect(entries.map((e) => e.path)).toContain('original/consolidated.00.pth');
     expect(entries.find((e) => e.path === 'model-00001-of-00002.safetensors')).toMatchObject({ type: 'file', lfsSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(entries.find((e) => e.path === 'original')).toMatchObject({ type: 'directory' });
@@ -94,11 +96,11 @@ describe("the tree API", () => {
   test('a server whose pages never end, or answers something else, is a HubResponseError', async () => {
     const looping = (async (url: string) =>
       new Response('[]', { headers: { 'content-type': 'application/json', link: `<${url}>; rel="next"` } })) as unknown as typeof fetch;
-    await expect(listRepoFiles({ ...opts(), fetch: looping, token: undefined }, 'a/b', 'main')).rejects.toThrow(/the file list of a\/b does not end/);
+    await expect(listRepoFiles({ ...resolveHub(opts()), fetch: looping, token: undefined }, 'a/b', 'main')).rejects.toThrow(/the file list of a\/b does not end/);
     const object = (async () => new Response('{"files": []}', { headers: { 'content-type': 'application/json' } })) as unknown as typeof fetch;
-    await expect(listRepoFiles({ ...opts(), fetch: object, token: undefined }, 'a/b', 'main')).rejects.toThrow(/did not answer a JSON array of files/);
+    await expect(listRepoFiles({ ...resolveHub(opts()), fetch: object, token: undefined }, 'a/b', 'main')).rejects.toThrow(/did not answer a JSON array of files/);
     const bad = (async () => new Response('[{"type":"file"}]', { headers: { 'content-type': 'application/json' } })) as unknown as typeof fetch;
-    await expect(listRepoFiles({ ...opts(), fetch: bad, token: undefined }, 'a/b', 'main')).rejects.toBeInstanceOf(HubResponseError);
+    await expect(listRepoFiles({ ...resolveHub(opts()), fetch: bad, token: undefined }, 'a/b', 'main')).rejects.toBeInstanceOf(HubResponseError);
   });
 
   test('folders holding a file, shallowest first; every folder of a listing', () => {
@@ -112,6 +114,57 @@ describe("the tree API", () => {
     expect(foldersHolding(entries, 'adapter_config.json')).toEqual(['a', 'b/deep']);
     expect(foldersHolding(entries, 'README.md')).toEqual(['']);
     expect(foldersOf(entries)).toEqual(['a', 'b', 'b/deep', 'empty']);
+  });
+});
+
+describe("a 429's Retry-After is waited for by every Hub request", () => {
+  /** Hub options whose retries record the waits asked for instead of sleeping. */
+  const recording = (over: Record<string, unknown> = {}) => {
+    const waits: number[] = [];
+    return { waits, options: opts({ retries: 2, retryDelayMs: (attempt: number) => attempt + 1, sleep: async (ms: number) => void waits.push(ms), ...over }) };
+  };
+  const answered = (suffix: string) => hub.requests.filter((r) => r.path.endsWith(suffix)).map((r) => r.status);
+
+  // Each request the Hub may throttle, once and twice (within the retries), for a seeded number of seconds.
+  const random = seededRandom(429);
+  const cases = Array.from({ length: 6 }, (_, i) => ({ target: (['tree', 'file', 'head'] as const)[i % 3]!, seconds: between(random, 1, 90), times: 1 + Math.floor(i / 3) }));
+
+  /** The listing and the access check run inside a plan; a file download on its own. */
+  const throttled = (target: 'tree' | 'file' | 'head', options: Record<string, unknown>) =>
+    target === 'file' ? downloadFile(BASE_ID, 'config.json', options) : planCheckpoint(ref(BASE_ID), 'base', options);
+  const suffixOf = { tree: '/tree/main', file: '/config.json', head: '/model-00002-of-00002.safetensors' } as const;
+
+  test.each(cases)('$target: 429 x$times with Retry-After $seconds s', async ({ target, seconds, times }) => {
+    if (target === 'head') {
+      // Small files cached and one shard gone: the plan asks the Hub (HEAD) before the large files.
+      await buildModel({ base: BASE_ID, quantization: 'q4f32_1', out: join(work, `o-head-${seconds}`), hub: opts() });
+      rmSync(join(repoCacheDir(cacheDir, BASE_ID, 'main'), 'model-00002-of-00002.safetensors'));
+      hub.reset();
+    }
+    hub.failNext(suffixOf[target], 429, times, { 'retry-after': String(seconds) });
+    const { waits, options } = recording();
+    await throttled(target, options);
+    const asked = Math.min(MAX_RETRY_AFTER_MS, seconds * 1000);
+    expect(waits).toEqual(Array.from({ length: times }, () => asked));
+    const statuses = target === 'head' ? hub.requests.filter((r) => r.method === 'HEAD').map((r) => r.status) : answered(suffixOf[target]).slice(0, times + 1);
+    expect(statuses.slice(0, times + 1)).toEqual([...Array.from({ length: times }, () => 429), target === 'head' ? 302 : 200]);
+  });
+
+  test('the policy delay wins when it is longer; a Retry-After past the cap waits the cap', async () => {
+    hub.failNext('/tree/main', 429, 1, { 'retry-after': '0' });
+    hub.failNext('/tree/main', 503, 1);
+    hub.failNext('/tree/main', 429, 1, { 'retry-after': '86400' });
+    const { waits, options } = recording({ retries: 3, retryDelayMs: () => 250 });
+    await listRepoFiles(resolveHub(options), BASE_ID, 'main');
+    expect(waits).toEqual([250, 250, MAX_RETRY_AFTER_MS]);
+  });
+
+  test('throttled past the retries: the listing fails with a DownloadError, having waited each time', async () => {
+    hub.failNext('/tree/main', 429, 3, { 'retry-after': '4' });
+    const listing = recording();
+    await expect(planCheckpoint(ref(BASE_ID), 'base', listing.options)).rejects.toBeInstanceOf(DownloadError);
+    expect(listing.waits).toEqual([4000, 4000]);
+    expect(large()).toEqual([]);
   });
 });
 
