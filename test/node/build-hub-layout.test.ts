@@ -49,7 +49,7 @@ beforeAll(async () => {
   const repos = {
     ...layout.repos,
     [ADAPTER_ID]: { ...layout.repos[ADAPTER_ID]!, revisions: { 'v1.1': layout.repos[ADAPTER_ID]!.dir } },
-    'acme/two-checkpoints': { dir: two },
+    'acme/two-checkpoints': { dir: two, revisions: { v2: two } },
     'acme/docs-only': { dir: none },
     'acme/pickle-adapter': { dir: pickle },
     'acme/holey-base': { dir: holey },
@@ -307,5 +307,64 @@ describe('the manifest knows the folder', () => {
       for (const k of ['HF_ENDPOINT', 'HF_TOKEN', 'AEGIS_GUARD_CACHE']) if (saved[k] === undefined) delete process.env[k];
       Object.assign(process.env, saved);
     }
+  });
+
+  describe("the manifest's folder and revision, each overridden by its own option", () => {
+    // A manifest whose adapter is in acme/two-checkpoints@v2:checkpoint-500 (the repo also has final/ and main).
+    let manifestPath: string;
+    beforeAll(async () => {
+      const real = await loadManifest('aegis-guard-2.0');
+      const arch = { family: 'llama', hiddenSize: 64, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 16, intermediateSize: 128, vocabSize: 256, tieWordEmbeddings: false };
+      manifestPath = join(work, 'two-manifest.json');
+      const adapter = { ...real.adapter, hfId: 'acme/two-checkpoints', revision: 'v2', subfolder: 'checkpoint-500' };
+      writeFileSync(manifestPath, JSON.stringify({ ...real, architecture: arch, adapter }));
+    });
+    const build = async (name: string, ...extra: string[]) => {
+      const saved = { ...process.env };
+      Object.assign(process.env, { HF_ENDPOINT: hub.endpoint, HF_TOKEN: ACCEPTED_TOKEN, AEGIS_GUARD_CACHE: cacheDir });
+      const out: string[] = [];
+      const err: string[] = [];
+      try {
+        const io = { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s), isTTY: false } };
+        const code = await main(['build-model', '--model', manifestPath, '--quantization', 'q4f32_1', '--out', join(work, `o-two-${name}`), ...extra], io);
+        const trees = hub.requests.filter((r) => r.path.startsWith('/api/models/acme/two-checkpoints/tree/')).map((r) => r.path.split('/tree/')[1]);
+        return { code, stdout: out.join(''), stderr: err.join(''), trees: [...new Set(trees)] };
+      } finally {
+        for (const k of ['HF_ENDPOINT', 'HF_TOKEN', 'AEGIS_GUARD_CACHE']) if (saved[k] === undefined) delete process.env[k];
+        Object.assign(process.env, saved);
+      }
+    };
+    const adapterOf = (stdout: string) => / --adapter (\S+)\n/.exec(stdout)?.[1];
+
+    test('--model alone: the manifest folder at the manifest revision', async () => {
+      const r = await build('manifest');
+      expect(r.stderr).toContain('acme/two-checkpoints: using its folder checkpoint-500/ at revision v2 (where the manifest says the adapter is)');
+      expect([r.code, adapterOf(r.stdout), r.trees]).toEqual([0, 'acme/two-checkpoints@v2:checkpoint-500', ['v2']]);
+    });
+
+    test('--adapter-subfolder replaces the folder and keeps the revision', async () => {
+      const r = await build('subfolder', '--adapter-subfolder', 'final', '--quiet');
+      expect(r.stderr).toBe('');
+      expect([r.code, adapterOf(r.stdout), r.trees]).toEqual([0, 'acme/two-checkpoints@v2:final', ['v2']]);
+    });
+
+    test('--revision replaces the revision and keeps the folder', async () => {
+      const r = await build('revision', '--revision', 'main', '--quiet');
+      expect(r.stderr).toBe('');
+      expect([r.code, adapterOf(r.stdout), r.trees]).toEqual([0, 'acme/two-checkpoints:checkpoint-500', ['main']]);
+    });
+
+    test('--adapter naming the manifest repo without folder or revision takes both from the manifest', async () => {
+      const r = await build('bare-id', '--adapter', 'acme/two-checkpoints', '--quiet');
+      expect(r.stderr).toBe('');
+      expect([r.code, adapterOf(r.stdout), r.trees]).toEqual([0, 'acme/two-checkpoints@v2:checkpoint-500', ['v2']]);
+    });
+
+    test('a folder named both in --adapter and --adapter-subfolder is still refused, naming what was typed', async () => {
+      const r = await build('twice', '--adapter', 'acme/two-checkpoints:final', '--adapter-subfolder', 'checkpoint-500', '--quiet');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe('aegis-guard: --adapter acme/two-checkpoints:final names a subfolder and --adapter-subfolder gives another; give it once\n');
+      expect(r.trees).toEqual([]);
+    });
   });
 });
