@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DownloadError, HubLayoutError, HubNotFoundError, HubResponseError } from './errors.js';
+import { BuildArgumentError, DownloadError, HubLayoutError, HubNotFoundError, HubResponseError } from './errors.js';
 import { assertRepoPath, downloadFile, hubFileUrl, repoCacheDir, resolveHub, type HubOptions, type ResolvedHub } from './hub.js';
-import { formatHubRef, repoPath, type HubRef } from './hub-ref.js';
+import { formatHubRef, isHubRepoId, parseHubRef, repoPath, type HubRef } from './hub-ref.js';
 import { hubFetch, hubStatusError, RetryableError, withRetries } from './hub-http.js';
 import { foldersHolding, foldersOf, listRepoFiles, type RepoEntry } from './hub-tree.js';
 import { assertFreeSpace, freeBytesOnDisk } from './output-dir.js';
@@ -48,7 +48,8 @@ const COMPLETE_MARKER: Record<CheckpointKind, string> = { base: '.aegis-guard-ba
  * (HubLayoutError naming the folders that hold one), access is refused (HubAccessError) or the repo is
  * incomplete.
  */
-export async function planCheckpoint(ref: HubRef, kind: CheckpointKind, options: HubOptions & { licence?: string } = {}): Promise<PlannedCheckpoint> {
+export async function planCheckpoint(given: HubRef, kind: CheckpointKind, options: HubOptions & { licence?: string } = {}): Promise<PlannedCheckpoint> {
+  const ref = checkedRef(given, 'planCheckpoint');
   const hub = resolveHub({ ...options, revision: ref.revision });
   const dir = join(repoCacheDir(hub.cacheDir, ref.repo, ref.revision), ref.subfolder);
   if (await cachedComplete(dir, kind)) return { ref, kind, dir, files: [], bytesToFetch: 0 };
@@ -118,15 +119,41 @@ export async function assertCacheSpace(plans: readonly PlannedCheckpoint[], opti
 }
 
 /** Plans and fetches a base model (config, tokenizer, safetensors shards); returns the local folder. */
-export async function downloadBaseModel(repo: string | HubRef, options: HubOptions = {}): Promise<string> {
-  const ref = typeof repo === 'string' ? { repo, revision: options.revision ?? 'main', subfolder: '' } : repo;
+export async function downloadBaseModel(checkpoint: string | HubRef, options: HubOptions = {}): Promise<string> {
+  const ref = toRef(checkpoint, 'downloadBaseModel', options.revision);
   return fetchPlanned(await planCheckpoint(ref, 'base', options), options);
 }
 
 /** Plans and fetches a PEFT adapter (adapter_config.json + adapter_model.safetensors); returns the local folder. */
-export async function downloadAdapter(repo: string | HubRef, options: HubOptions = {}): Promise<string> {
-  const ref = typeof repo === 'string' ? { repo, revision: options.revision ?? 'main', subfolder: '' } : repo;
+export async function downloadAdapter(checkpoint: string | HubRef, options: HubOptions = {}): Promise<string> {
+  const ref = toRef(checkpoint, 'downloadAdapter', options.revision);
   return fetchPlanned(await planCheckpoint(ref, 'adapter', options), options);
+}
+
+const SPELLING = 'owner/name[@revision][:subfolder]';
+
+/**
+ * A checkpoint named to the API: a string is read the way --base / --adapter read it (`revision` applies when
+ * it names none), so 'owner/name:folder' is a folder of owner/name, never a repo with a colon in its name.
+ */
+function toRef(checkpoint: string | HubRef, label: string, revision: string | undefined): HubRef {
+  if (typeof checkpoint !== 'string') return checkedRef(checkpoint, label);
+  if (!isHubRepoId(/^[^@:]*/.exec(checkpoint)![0])) {
+    throw new BuildArgumentError(`${label}: ${JSON.stringify(checkpoint)} is not a Hugging Face checkpoint (${SPELLING})`);
+  }
+  return parseHubRef(checkpoint, label, { revision });
+}
+
+/** A HubRef from the caller, checked like a parsed one: an id the Hub accepts, a valid revision, a folder inside the repo. */
+function checkedRef(ref: HubRef, label: string): HubRef {
+  if (typeof ref !== 'object' || ref === null || typeof ref.repo !== 'string' || !isHubRepoId(ref.repo)) {
+    const repo = typeof ref === 'object' && ref !== null ? (ref as { repo?: unknown }).repo : ref;
+    throw new BuildArgumentError(`${label}: ${JSON.stringify(repo) ?? String(repo)} is not a Hugging Face repo id (owner/name; a folder goes in subfolder, a revision in revision)`);
+  }
+  if (typeof ref.revision !== 'string' || (ref.subfolder !== undefined && typeof ref.subfolder !== 'string')) {
+    throw new BuildArgumentError(`${label}: ${ref.repo}: revision must be a string (a branch, tag or commit) and subfolder a string ('' for the root)`);
+  }
+  return parseHubRef(ref.repo, label, { revision: ref.revision, subfolder: ref.subfolder ?? '' });
 }
 
 async function cachedComplete(dir: string, kind: CheckpointKind): Promise<boolean> {

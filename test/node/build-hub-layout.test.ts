@@ -10,15 +10,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { main } from '../../src/model-builder/cli.js';
 import { buildModel } from '../../src/model-builder/convert.js';
-import { DiskFullError, DownloadError, HubAccessError, HubLayoutError, HubNotFoundError, HubResponseError } from '../../src/model-builder/errors.js';
-import { planCheckpoint } from '../../src/model-builder/hub-checkpoint.js';
+import { BuildArgumentError, DiskFullError, DownloadError, HubAccessError, HubLayoutError, HubNotFoundError, HubResponseError } from '../../src/model-builder/errors.js';
+import { downloadAdapter, downloadBaseModel, planCheckpoint } from '../../src/model-builder/hub-checkpoint.js';
 import { downloadFile, repoCacheDir, resolveHub } from '../../src/model-builder/hub.js';
 import { MAX_RETRY_AFTER_MS } from '../../src/model-builder/hub-http.js';
 import { foldersHolding, foldersOf, listRepoFiles, nextLink } from '../../src/model-builder/hub-tree.js';
 import { loadManifest } from '../../src/model-builder/manifest.js';
 import { silentProgress } from '../../src/model-builder/progress.js';
 import { startFakeHub, type FakeHub } from '../helpers/build-hf-server.js';
-import { between, seededRandom } from '../helpers/prng.js';
+import { between, pick, seededRandom } from '../helpers/prng.js';
 import { ACCEPTED_TOKEN, ADAPTER_FOLDER, ADAPTER_ID, BASE_ID, writeRealLayout, type RealLayout } from '../helpers/build-hub-layout.js';
 
 let work: string;
@@ -165,6 +165,49 @@ describe("a 429's Retry-After is waited for by every Hub request", () => {
     await expect(planCheckpoint(ref(BASE_ID), 'base', listing.options)).rejects.toBeInstanceOf(DownloadError);
     expect(listing.waits).toEqual([4000, 4000]);
     expect(large()).toEqual([]);
+  });
+});
+
+describe('downloadBaseModel / downloadAdapter read a string as --base / --adapter do', () => {
+  test("'owner/name:folder' is a folder of owner/name, '@rev' its revision; options.revision applies when the string names none", async () => {
+    const dir = await downloadAdapter(`${ADAPTER_ID}:${ADAPTER_FOLDER}`, opts());
+    expect(dir).toBe(join(repoCacheDir(cacheDir, ADAPTER_ID, 'main'), ADAPTER_FOLDER));
+    expect(existsSync(join(dir, 'adapter_model.safetensors'))).toBe(true);
+    expect(await downloadAdapter(`${ADAPTER_ID}@v1.1:${ADAPTER_FOLDER}`, opts())).toBe(join(repoCacheDir(cacheDir, ADAPTER_ID, 'v1.1'), ADAPTER_FOLDER));
+    hub.reset();
+    await downloadAdapter(`acme/two-checkpoints:final`, opts({ revision: 'v2' }));
+    expect(hub.requests.map((r) => r.path)).toContain('/api/models/acme/two-checkpoints/tree/v2');
+    expect(await downloadBaseModel(BASE_ID, opts())).toBe(repoCacheDir(cacheDir, BASE_ID, 'main'));
+  });
+
+  test('what is not a checkpoint id is a BuildArgumentError before any request (300 seeded strings and refs)', async () => {
+    const random = seededRandom(4);
+    const bad = [
+      (id: string) => `${id}/extra`,
+      (id: string) => `https://huggingface.co/${id}`,
+      (id: string) => `${id}:`,
+      (id: string) => `${id}:../up`,
+      (id: string) => `${id}@`,
+      (id: string) => `${id}@a b`,
+      (id: string) => `${id.replace('/', '--')}`,
+      (id: string) => `./${id}`,
+      (id: string) => `${id}:a\\b`,
+    ];
+    const badRefs = [
+      (id: string) => ({ repo: `${id}:folder`, revision: 'main', subfolder: '' }),
+      (id: string) => ({ repo: `../../${id}`, revision: 'main', subfolder: '' }),
+      (id: string) => ({ repo: id, revision: 'main', subfolder: '../x' }),
+      (id: string) => ({ repo: id, revision: 'a..b', subfolder: '' }),
+    ];
+    const ids = [BASE_ID, ADAPTER_ID, 'acme/two-checkpoints'];
+    for (let i = 0; i < 300; i++) {
+      const id = pick(random, ids);
+      const download = pick(random, [downloadAdapter, downloadBaseModel]);
+      const arg = i % 3 === 0 ? pick(random, badRefs)(id) : pick(random, bad)(id);
+      const error = await fail(download(arg, opts()));
+      expect(error, JSON.stringify(arg)).toBeInstanceOf(BuildArgumentError);
+    }
+    expect(hub.requests).toEqual([]);
   });
 });
 
