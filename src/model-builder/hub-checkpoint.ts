@@ -18,6 +18,9 @@ import { TOKENIZER_FILE_NAMES } from './tokenizer-files.js';
 
 export type CheckpointKind = 'base' | 'adapter';
 
+/** The command-line option that names a checkpoint of each kind (messages say what to pass). */
+export const CHECKPOINT_FLAG: Record<CheckpointKind, string> = { base: '--base', adapter: '--adapter' };
+
 /** What a checkpoint of each kind is recognised by. */
 export const PRIMARY_FILE: Record<CheckpointKind, string> = { base: 'config.json', adapter: 'adapter_config.json' };
 
@@ -195,7 +198,6 @@ function sizeOf(entries: readonly RepoEntry[] | undefined, path: string): number
   return entries?.find((e) => e.type === 'file' && e.path === path)?.size;
 }
 
-const FLAG: Record<CheckpointKind, string> = { base: '--base', adapter: '--adapter' };
 const WHAT: Record<CheckpointKind, string> = { base: 'model checkpoint', adapter: 'PEFT adapter' };
 
 /** The checkpoint must be in the folder the ref names; otherwise say which folders hold one and how to pick. */
@@ -230,9 +232,9 @@ function layoutError(hub: ResolvedHub, ref: HubRef, kind: CheckpointKind, entrie
     const top = [...new Set(entries.map((e) => e.path.split('/')[0]!))].sort((a, b) => a.localeCompare(b));
     tail = `; no folder of the repo holds one, so it is not a ${WHAT[kind]} (it holds ${listed(top)})`;
   } else if (candidates.length === 1) {
-    tail = `; ${candidates[0] === '' ? 'its root holds one' : `its folder ${candidates[0]}/ holds one`}: pass ${FLAG[kind]} ${spec(candidates[0]!)}`;
+    tail = `; ${candidates[0] === '' ? 'its root holds one' : `its folder ${candidates[0]}/ holds one`}: pass ${CHECKPOINT_FLAG[kind]} ${spec(candidates[0]!)}`;
   } else {
-    tail = `; ${count(candidates.length, 'folder')} hold one (${listed(candidates.map((c) => (c === '' ? '(root)' : `${c}/`)))}): choose one with ${FLAG[kind]} ${spec(candidates[0]!)} (or ${spec(candidates[1]!)}, ...)`;
+    tail = `; ${count(candidates.length, 'folder')} hold one (${listed(candidates.map((c) => (c === '' ? '(root)' : `${c}/`)))}): choose one with ${CHECKPOINT_FLAG[kind]} ${spec(candidates[0]!)} (or ${spec(candidates[1]!)}, ...)`;
   }
   return new HubLayoutError(`${head}${tail}`, url, ref.repo, primary, ref.subfolder, candidates, { cause });
 }

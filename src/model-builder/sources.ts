@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MissingFileError } from './errors.js';
 import { resolveHub, type HubOptions } from './hub.js';
-import { assertCacheSpace, fetchPlanned, planCheckpoint, type CheckpointKind, type PlannedCheckpoint } from './hub-checkpoint.js';
+import { assertCacheSpace, CHECKPOINT_FLAG, fetchPlanned, planCheckpoint, type CheckpointKind, type PlannedCheckpoint } from './hub-checkpoint.js';
 import { formatHubRef, normalizeSubfolder, parseHubRef, type HubRef } from './hub-ref.js';
 import { count } from './plural.js';
 import { formatBytes } from './progress.js';
@@ -50,8 +50,6 @@ export interface PreparedSources {
   fetch(): Promise<void>;
 }
 
-const FLAG: Record<CheckpointKind, string> = { base: '--base', adapter: '--adapter' };
-
 export async function prepareSources(specs: readonly SourceSpec[], hubOptions: HubOptions): Promise<PreparedSources> {
   const hub = resolveHub(hubOptions);
   // Every argument is checked before any network request.
@@ -87,19 +85,12 @@ export async function prepareSources(specs: readonly SourceSpec[], hubOptions: H
   };
 }
 
-/** Prepares and fetches one source (verify-model's --base / --adapter). */
-export async function resolveSource(spec: string, kind: CheckpointKind, hub: HubOptions, subfolder?: string): Promise<ResolvedSource> {
-  const prepared = await prepareSources([{ spec, kind, subfolder }], hub);
-  await prepared.fetch();
-  return prepared.sources[0]!;
-}
-
 /**
  * A local folder, or the Hub checkpoint the spec names. `revision` is the revision asked for explicitly
  * (--revision), which wins over a manifest's; `usedKnown` says what the manifest supplied, for the log.
  */
 function parseSource(s: SourceSpec, revision: string | undefined): { dir?: string; ref?: HubRef; usedKnown?: string } {
-  const flag = FLAG[s.kind];
+  const flag = CHECKPOINT_FLAG[s.kind];
   if (existsSync(s.spec)) {
     const dir = join(resolve(s.spec), normalizeSubfolder(s.subfolder ?? '', `${flag}-subfolder`));
     if (!existsSync(dir)) throw new MissingFileError(`${s.kind} folder ${dir} does not exist`, [dir]);
