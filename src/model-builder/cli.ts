@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { formatOptions, integerOption, parseArgs, type OptionSpec } from './cli-args.js';
 import { buildModel } from './convert.js';
 import { BuildArgumentError, BuildError, VerifyError } from './errors.js';
-import { loadManifest, manifestSpec } from './manifest.js';
+import { loadManifest } from './manifest.js';
 import { count } from './plural.js';
 import { createProgress, formatBytes, silentProgress, type ProgressStream } from './progress.js';
 import { verifyModel } from './verify.js';
@@ -168,8 +168,10 @@ async function buildCommand(argv: readonly string[], io: CliIO): Promise<number>
   }
   if (positionals.length > 0) throw new BuildArgumentError(`unexpected argument ${positionals[0]}; build-model takes only options (see --help)`);
   const manifest = str(o.model) ? await loadManifest(str(o.model)!) : undefined;
-  const base = str(o.base) ?? (manifest && manifestSpec(manifest.base));
-  const adapter = str(o.adapter) ?? (manifest?.adapter ? manifestSpec(manifest.adapter) : undefined);
+  // The manifest's repo ids: buildModel takes their folders and revisions from the manifest too, so that
+  // --base-subfolder, --adapter-subfolder and --revision can still override them.
+  const base = str(o.base) ?? manifest?.base.hfId;
+  const adapter = str(o.adapter) ?? manifest?.adapter?.hfId;
   if (o['adapter-subfolder'] && !adapter) throw new BuildArgumentError('--adapter-subfolder needs --adapter (or a --model with an adapter)');
   const missing = [!base && '--base', !str(o.quantization) && '--quantization', !str(o.out) && '--out'].filter(Boolean);
   if (missing.length > 0) throw new BuildArgumentError(`build-model needs ${missing.join(', ')} (see --help)`);

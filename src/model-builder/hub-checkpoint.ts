@@ -7,16 +7,19 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DownloadError, HubLayoutError, HubNotFoundError, HubResponseError } from './errors.js';
+import { BuildArgumentError, DownloadError, HubLayoutError, HubNotFoundError, HubResponseError } from './errors.js';
 import { assertRepoPath, downloadFile, hubFileUrl, repoCacheDir, resolveHub, type HubOptions, type ResolvedHub } from './hub.js';
-import { formatHubRef, repoPath, type HubRef } from './hub-ref.js';
-import { hubFetch, hubStatusError, RetryableError } from './hub-http.js';
+import { formatHubRef, isHubRepoId, parseHubRef, repoPath, type HubRef } from './hub-ref.js';
+import { hubFetch, hubStatusError, RetryableError, withRetries } from './hub-http.js';
 import { foldersHolding, foldersOf, listRepoFiles, type RepoEntry } from './hub-tree.js';
 import { assertFreeSpace, freeBytesOnDisk } from './output-dir.js';
 import { count } from './plural.js';
 import { TOKENIZER_FILE_NAMES } from './tokenizer-files.js';
 
 export type CheckpointKind = 'base' | 'adapter';
+
+/** The command-line option that names a checkpoint of each kind (messages say what to pass). */
+export const CHECKPOINT_FLAG: Record<CheckpointKind, string> = { base: '--base', adapter: '--adapter' };
 
 /** What a checkpoint of each kind is recognised by. */
 export const PRIMARY_FILE: Record<CheckpointKind, string> = { base: 'config.json', adapter: 'adapter_config.json' };
@@ -48,7 +51,8 @@ const COMPLETE_MARKER: Record<CheckpointKind, string> = { base: '.aegis-guard-ba
  * (HubLayoutError naming the folders that hold one), access is refused (HubAccessError) or the repo is
  * incomplete.
  */
-export async function planCheckpoint(ref: HubRef, kind: CheckpointKind, options: HubOptions & { licence?: string } = {}): Promise<PlannedCheckpoint> {
+export async function planCheckpoint(given: HubRef, kind: CheckpointKind, options: HubOptions & { licence?: string } = {}): Promise<PlannedCheckpoint> {
+  const ref = checkedRef(given, 'planCheckpoint');
   const hub = resolveHub({ ...options, revision: ref.revision });
   const dir = join(repoCacheDir(hub.cacheDir, ref.repo, ref.revision), ref.subfolder);
   if (await cachedComplete(dir, kind)) return { ref, kind, dir, files: [], bytesToFetch: 0 };
@@ -118,15 +122,41 @@ export async function assertCacheSpace(plans: readonly PlannedCheckpoint[], opti
 }
 
 /** Plans and fetches a base model (config, tokenizer, safetensors shards); returns the local folder. */
-export async function downloadBaseModel(repo: string | HubRef, options: HubOptions = {}): Promise<string> {
-  const ref = typeof repo === 'string' ? { repo, revision: options.revision ?? 'main', subfolder: '' } : repo;
+export async function downloadBaseModel(checkpoint: string | HubRef, options: HubOptions = {}): Promise<string> {
+  const ref = toRef(checkpoint, 'downloadBaseModel', options.revision);
   return fetchPlanned(await planCheckpoint(ref, 'base', options), options);
 }
 
 /** Plans and fetches a PEFT adapter (adapter_config.json + adapter_model.safetensors); returns the local folder. */
-export async function downloadAdapter(repo: string | HubRef, options: HubOptions = {}): Promise<string> {
-  const ref = typeof repo === 'string' ? { repo, revision: options.revision ?? 'main', subfolder: '' } : repo;
+export async function downloadAdapter(checkpoint: string | HubRef, options: HubOptions = {}): Promise<string> {
+  const ref = toRef(checkpoint, 'downloadAdapter', options.revision);
   return fetchPlanned(await planCheckpoint(ref, 'adapter', options), options);
+}
+
+const SPELLING = 'owner/name[@revision][:subfolder]';
+
+/**
+ * A checkpoint named to the API: a string is read the way --base / --adapter read it (`revision` applies when
+ * it names none), so 'owner/name:folder' is a folder of owner/name, never a repo with a colon in its name.
+ */
+function toRef(checkpoint: string | HubRef, label: string, revision: string | undefined): HubRef {
+  if (typeof checkpoint !== 'string') return checkedRef(checkpoint, label);
+  if (!isHubRepoId(/^[^@:]*/.exec(checkpoint)![0])) {
+    throw new BuildArgumentError(`${label}: ${JSON.stringify(checkpoint)} is not a Hugging Face checkpoint (${SPELLING})`);
+  }
+  return parseHubRef(checkpoint, label, { revision });
+}
+
+/** A HubRef from the caller, checked like a parsed one: an id the Hub accepts, a valid revision, a folder inside the repo. */
+function checkedRef(ref: HubRef, label: string): HubRef {
+  if (typeof ref !== 'object' || ref === null || typeof ref.repo !== 'string' || !isHubRepoId(ref.repo)) {
+    const repo = typeof ref === 'object' && ref !== null ? (ref as { repo?: unknown }).repo : ref;
+    throw new BuildArgumentError(`${label}: ${JSON.stringify(repo) ?? String(repo)} is not a Hugging Face repo id (owner/name; a folder goes in subfolder, a revision in revision)`);
+  }
+  if (typeof ref.revision !== 'string' || (ref.subfolder !== undefined && typeof ref.subfolder !== 'string')) {
+    throw new BuildArgumentError(`${label}: ${ref.repo}: revision must be a string (a branch, tag or commit) and subfolder a string ('' for the root)`);
+  }
+  return parseHubRef(ref.repo, label, { revision: ref.revision, subfolder: ref.subfolder ?? '' });
 }
 
 async function cachedComplete(dir: string, kind: CheckpointKind): Promise<boolean> {
@@ -149,7 +179,7 @@ async function cachedComplete(dir: string, kind: CheckpointKind): Promise<boolea
  */
 async function listOrExplain(hub: ResolvedHub, ref: HubRef): Promise<RepoEntry[] | undefined> {
   try {
-    return await listRepoFiles(hub, ref.repo, ref.revision, hub.retries, hub.retryDelayMs);
+    return await listRepoFiles(hub, ref.repo, ref.revision);
   } catch (error) {
     if (error instanceof HubResponseError) {
       hub.progress.log(`could not list the files of ${ref.repo} (${error.message}); asking for each file instead`);
@@ -168,7 +198,6 @@ function sizeOf(entries: readonly RepoEntry[] | undefined, path: string): number
   return entries?.find((e) => e.type === 'file' && e.path === path)?.size;
 }
 
-const FLAG: Record<CheckpointKind, string> = { base: '--base', adapter: '--adapter' };
 const WHAT: Record<CheckpointKind, string> = { base: 'model checkpoint', adapter: 'PEFT adapter' };
 
 /** The checkpoint must be in the folder the ref names; otherwise say which folders hold one and how to pick. */
@@ -203,9 +232,9 @@ function layoutError(hub: ResolvedHub, ref: HubRef, kind: CheckpointKind, entrie
     const top = [...new Set(entries.map((e) => e.path.split('/')[0]!))].sort((a, b) => a.localeCompare(b));
     tail = `; no folder of the repo holds one, so it is not a ${WHAT[kind]} (it holds ${listed(top)})`;
   } else if (candidates.length === 1) {
-    tail = `; ${candidates[0] === '' ? 'its root holds one' : `its folder ${candidates[0]}/ holds one`}: pass ${FLAG[kind]} ${spec(candidates[0]!)}`;
+    tail = `; ${candidates[0] === '' ? 'its root holds one' : `its folder ${candidates[0]}/ holds one`}: pass ${CHECKPOINT_FLAG[kind]} ${spec(candidates[0]!)}`;
   } else {
-    tail = `; ${count(candidates.length, 'folder')} hold one (${listed(candidates.map((c) => (c === '' ? '(root)' : `${c}/`)))}): choose one with ${FLAG[kind]} ${spec(candidates[0]!)} (or ${spec(candidates[1]!)}, ...)`;
+    tail = `; ${count(candidates.length, 'folder')} hold one (${listed(candidates.map((c) => (c === '' ? '(root)' : `${c}/`)))}): choose one with ${CHECKPOINT_FLAG[kind]} ${spec(candidates[0]!)} (or ${spec(candidates[1]!)}, ...)`;
   }
   return new HubLayoutError(`${head}${tail}`, url, ref.repo, primary, ref.subfolder, candidates, { cause });
 }
@@ -258,15 +287,14 @@ async function shardsOfIndex(indexPath: string, ref: HubRef): Promise<string[]> 
 /** HEAD on a file's resolve URL (redirects not followed: a 302 to the CDN means access is granted). */
 async function checkAccess(hub: ResolvedHub, ref: HubRef, path: string, licence: string | undefined): Promise<void> {
   const url = hubFileUrl(hub.endpoint, ref.repo, ref.revision, path);
-  for (let attempt = 0; ; attempt++) {
-    try {
+  try {
+    await withRetries(hub, async () => {
       const { res } = await hubFetch(hub, url, { method: 'HEAD', followRedirects: false });
       if (res.ok || (res.status >= 300 && res.status < 400)) return;
       throw await hubStatusError(hub, res, { repo: ref.repo, revision: ref.revision, path, url }, licence);
-    } catch (error) {
-      if (!(error instanceof RetryableError) || attempt >= hub.retries) throw error instanceof RetryableError ? new DownloadError(error.message, url) : error;
-      await new Promise((r) => setTimeout(r, hub.retryDelayMs(attempt)));
-    }
+    });
+  } catch (error) {
+    throw error instanceof RetryableError ? new DownloadError(error.message, url, undefined, { cause: error }) : error;
   }
 }
 

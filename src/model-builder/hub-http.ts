@@ -37,6 +37,35 @@ function retryAfter(res: Response): number | undefined {
   return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
+/** How often and how long a Hub request is tried again (every Hub call shares it: files, file lists, access checks). */
+export interface RetryPolicy {
+  /** Attempts after the first. */
+  retries: number;
+  /** Milliseconds to wait before retry `attempt` (0-based), when the Hub did not say how long. */
+  retryDelayMs: (attempt: number) => number;
+  /** Waits `ms` milliseconds (a test hook records the waits instead). */
+  sleep: (ms: number) => Promise<void>;
+}
+
+/** The longest Retry-After honoured: a Hub asking for more is treated as if it had asked for this. */
+export const MAX_RETRY_AFTER_MS = 60_000;
+
+/**
+ * Runs `attempt` until it returns, throws something other than RetryableError, or `policy.retries` retries
+ * have failed (then the last RetryableError is thrown). Before each retry it waits the policy's delay, or
+ * longer when the Hub's Retry-After asked for more (at most MAX_RETRY_AFTER_MS).
+ */
+export async function withRetries<T>(policy: RetryPolicy, attempt: (n: number) => Promise<T>): Promise<T> {
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt(n);
+    } catch (error) {
+      if (!(error instanceof RetryableError) || n >= policy.retries) throw error;
+      await policy.sleep(Math.max(policy.retryDelayMs(n), Math.min(MAX_RETRY_AFTER_MS, error.retryAfterMs ?? 0)));
+    }
+  }
+}
+
 const MAX_REDIRECTS = 10;
 
 export interface HubResponse {

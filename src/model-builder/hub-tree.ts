@@ -5,7 +5,7 @@
  * was looked for, and for the sizes of the files to download.
  */
 import { HubResponseError } from './errors.js';
-import { assertNotHtml, hubFetch, hubStatusError, RetryableError, type HubClient } from './hub-http.js';
+import { assertNotHtml, hubFetch, hubStatusError, withRetries, type HubClient, type RetryPolicy } from './hub-http.js';
 
 export interface RepoEntry {
   type: 'file' | 'directory';
@@ -25,58 +25,41 @@ export function treeUrl(endpoint: string, repo: string, revision: string): strin
 
 /**
  * Every entry of the repo at `revision`, all pages. HubResponseError when the endpoint has no usable tree API
- * (bare 404, HTML, not a JSON array); HubNotFoundError / HubAccessError for what the Hub says is wrong.
+ * (bare 404, HTML, not a JSON array); HubNotFoundError / HubAccessError for what the Hub says is wrong;
+ * RetryableError once the hub's retries are spent.
  */
-export async function listRepoFiles(
-  hub: HubClient,
-  repo: string,
-  revision: string,
-  retries = 2,
-  retryDelayMs: (attempt: number) => number = (attempt) => Math.min(2000, 100 * 2 ** attempt),
-): Promise<RepoEntry[]> {
+export async function listRepoFiles(hub: HubClient & RetryPolicy, repo: string, revision: string): Promise<RepoEntry[]> {
   const entries: RepoEntry[] = [];
   const seen = new Set<string>();
   let url: string | undefined = treeUrl(hub.endpoint, repo, revision);
   for (let page = 0; url; page++) {
     if (page >= MAX_PAGES || seen.has(url)) throw new HubResponseError(`the file list of ${repo} does not end (page ${page + 1} at ${url})`, url);
     seen.add(url);
-    const { body, next } = await treePage(hub, url, repo, revision, retries, retryDelayMs);
+    const pageUrl: string = url;
+    const { body, next } = await withRetries(hub, () => treePage(hub, pageUrl, repo, revision));
     entries.push(...body);
     url = next;
   }
   return entries;
 }
 
-async function treePage(
-  hub: HubClient,
-  url: string,
-  repo: string,
-  revision: string,
-  retries: number,
-  retryDelayMs: (attempt: number) => number,
-): Promise<{ body: RepoEntry[]; next: string | undefined }> {
-  for (let attempt = 0; ; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, retryDelayMs(attempt - 1)));
-    try {
-      const { res, url: answered } = await hubFetch(hub, url, { headers: { accept: 'application/json' } });
-      if (res.status === 404 && !res.headers.get('x-error-code')) {
-        await res.body?.cancel();
-        // The Hub marks a missing repo or revision; a bare 404 means the endpoint has no tree API at all.
-        throw new HubResponseError(`${url} answered 404 (no file-list API)`, url, 404);
-      }
-      if (!res.ok) throw await hubStatusError(hub, res, { repo, revision, path: undefined, url });
-      assertNotHtml(hub, res, url);
-      let json: unknown;
-      try {
-        json = await res.json();
-      } catch (error) {
-        throw new HubResponseError(`the file list of ${repo} from ${url} is not JSON`, url, res.status, { cause: error });
-      }
-      return { body: parseEntries(json, url), next: nextLink(res.headers.get('link'), answered) };
-    } catch (error) {
-      if (!(error instanceof RetryableError) || attempt >= retries) throw error;
-    }
+/** One page of the list; RetryableError for what another attempt may cure. */
+async function treePage(hub: HubClient, url: string, repo: string, revision: string): Promise<{ body: RepoEntry[]; next: string | undefined }> {
+  const { res, url: answered } = await hubFetch(hub, url, { headers: { accept: 'application/json' } });
+  if (res.status === 404 && !res.headers.get('x-error-code')) {
+    await res.body?.cancel();
+    // The Hub marks a missing repo or revision; a bare 404 means the endpoint has no tree API at all.
+    throw new HubResponseError(`${url} answered 404 (no file-list API)`, url, 404);
   }
+  if (!res.ok) throw await hubStatusError(hub, res, { repo, revision, path: undefined, url });
+  assertNotHtml(hub, res, url);
+  let json: unknown;
+  try {
+    json = await res.json();
+  } catch (error) {
+    throw new HubResponseError(`the file list of ${repo} from ${url} is not JSON`, url, res.status, { cause: error });
+  }
+  return { body: parseEntries(json, url), next: nextLink(res.headers.get('link'), answered) };
 }
 
 function parseEntries(json: unknown, url: string): RepoEntry[] {

@@ -10,7 +10,7 @@ import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BuildArgumentError, BuildError, DownloadError, HubNotFoundError, HubResponseError, rethrowDiskFull } from './errors.js';
-import { assertNotHtml, hubFetch, hubStatusError, RetryableError, type HubClient } from './hub-http.js';
+import { assertNotHtml, hubFetch, hubStatusError, RetryableError, withRetries, type HubClient, type RetryPolicy } from './hub-http.js';
 import type { FreeBytes } from './output-dir.js';
 import { count } from './plural.js';
 import { silentProgress, type Progress } from './progress.js';
@@ -23,19 +23,19 @@ export interface HubOptions {
   revision?: string;
   progress?: Progress;
   fetch?: typeof fetch;
-  /** Attempts per file after the first (network errors, 5xx, 429, truncated bodies). */
+  /** Attempts per Hub request after the first (network errors, 5xx, 429, truncated bodies). */
   retries?: number;
-  /** Milliseconds to wait before retry `attempt` (0-based); default 100 * 2^attempt, at most 2 s. */
+  /** Milliseconds to wait before retry `attempt` (0-based); default 100 * 2^attempt, at most 2 s. A 429's Retry-After waits longer. */
   retryDelayMs?: (attempt: number) => number;
+  /** Waits before a retry (test hook; default a timer). */
+  sleep?: (ms: number) => Promise<void>;
   /** Free bytes on the disk holding a folder (test hook; default statfs). */
   freeBytes?: FreeBytes;
 }
 
-export interface ResolvedHub extends HubClient {
+export interface ResolvedHub extends HubClient, RetryPolicy {
   cacheDir: string;
   revision: string;
-  retries: number;
-  retryDelayMs: (attempt: number) => number;
   freeBytes: FreeBytes | undefined;
 }
 
@@ -58,6 +58,7 @@ export function resolveHub(o: HubOptions): ResolvedHub {
     fetch: o.fetch ?? globalThis.fetch,
     retries: o.retries ?? 3,
     retryDelayMs: o.retryDelayMs ?? ((attempt) => Math.min(2000, 100 * 2 ** attempt)),
+    sleep: o.sleep ?? ((ms) => new Promise((done) => setTimeout(done, ms))),
     freeBytes: o.freeBytes,
   };
 }
@@ -88,23 +89,17 @@ export async function downloadFile(
   if (existsSync(dest)) return dest;
   await mkdir(dirname(dest), { recursive: true });
   const url = hubFileUrl(hub.endpoint, repo, hub.revision, file);
-  let lastError: unknown;
-  for (let attempt = 0; attempt <= hub.retries; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.max(hub.retryDelayMs(attempt - 1), retryAfterMs(lastError))));
-    try {
-      const ok = await attempt1(hub, url, dest, repo, file, options);
-      return ok ? dest : undefined;
-    } catch (error) {
-      if (!(error instanceof RetryableError)) throw error;
-      lastError = error;
-    }
+  try {
+    return (await withRetries(hub, () => attempt1(hub, url, dest, repo, file, options))) ? dest : undefined;
+  } catch (error) {
+    if (!(error instanceof RetryableError)) throw error;
+    throw new DownloadError(
+      `download of ${url} failed after ${count(hub.retries + 1, 'attempt')}: ${error.message}; run the command again to resume`,
+      url,
+      undefined,
+      { cause: error },
+    );
   }
-  throw new DownloadError(
-    `download of ${url} failed after ${count(hub.retries + 1, 'attempt')}: ${(lastError as Error).message}; run the command again to resume`,
-    url,
-    undefined,
-    { cause: lastError },
-  );
 }
 
 /** A path from the repo (or from a file in it, such as an index) must stay inside the cache folder. */
@@ -207,10 +202,5 @@ async function assertJsonFile(path: string, url: string, status: number): Promis
     await rm(path, { force: true });
     throw new HubResponseError(`${url} answered something that is not JSON; HF_ENDPOINT or a proxy may be serving another page`, url, status, { cause: error });
   }
-}
-
-/** What a 429's Retry-After asked for (at most a minute), else 0. */
-function retryAfterMs(error: unknown): number {
-  return error instanceof RetryableError ? Math.min(60_000, error.retryAfterMs ?? 0) : 0;
 }
 

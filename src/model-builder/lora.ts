@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Checkpoint, type CheckpointTensor } from './checkpoint.js';
 import { AdapterMismatchError, CheckpointError, MissingFileError } from './errors.js';
 import { decodeBf16, decodeF16 } from './float16.js';
+import { isHubRepoId } from './hub-ref.js';
 import { localHint } from './local-layout.js';
 
 export interface LoraConfig {
@@ -222,11 +223,6 @@ async function readF32(t: CheckpointTensor): Promise<Float32Array> {
   return out;
 }
 
-/** True when `s` looks like a Hugging Face repo id (owner/name), not a local path. */
-export function looksLikeHubId(s: string | undefined): s is string {
-  return typeof s === 'string' && /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(s) && !s.startsWith('.');
-}
-
 /**
  * Case-insensitive id with Meta's 2024 rename folded in: meta-llama/Meta-Llama-3.1-8B-Instruct (the name many
  * adapters were trained against) is today's meta-llama/Llama-3.1-8B-Instruct, and the hub redirects one to the other.
@@ -241,7 +237,7 @@ function canonicalHubId(id: string): string {
  * (a training machine's folder) cannot be compared; the shape checks still apply then.
  */
 export function checkAdapterBase(adapterBase: string | undefined, baseName: string | undefined): void {
-  if (!looksLikeHubId(adapterBase) || !looksLikeHubId(baseName)) return;
+  if (adapterBase === undefined || baseName === undefined || !isHubRepoId(adapterBase) || !isHubRepoId(baseName)) return;
   if (canonicalHubId(adapterBase) !== canonicalHubId(baseName)) {
     throw new AdapterMismatchError(
       `the adapter was trained on ${adapterBase} but the base is ${baseName}; pass --skip-base-check if they are the same weights`,

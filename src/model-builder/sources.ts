@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MissingFileError } from './errors.js';
 import { resolveHub, type HubOptions } from './hub.js';
-import { assertCacheSpace, fetchPlanned, planCheckpoint, type CheckpointKind, type PlannedCheckpoint } from './hub-checkpoint.js';
+import { assertCacheSpace, CHECKPOINT_FLAG, fetchPlanned, planCheckpoint, type CheckpointKind, type PlannedCheckpoint } from './hub-checkpoint.js';
 import { formatHubRef, normalizeSubfolder, parseHubRef, type HubRef } from './hub-ref.js';
 import { count } from './plural.js';
 import { formatBytes } from './progress.js';
@@ -21,7 +21,10 @@ export interface SourceSpec {
   subfolder?: string | undefined;
   /** Licence name shown when the repo is gated (a manifest knows it). */
   licence?: string | undefined;
-  /** Where a manifest says this repo keeps the checkpoint: used when `spec` names that repo without a folder. */
+  /**
+   * Where a manifest says this repo keeps the checkpoint: when `spec` names that repo, its folder and revision
+   * apply unless the spec, `subfolder` or the hub options' revision say otherwise.
+   */
   known?: HubRef | undefined;
   /**
    * Runs as soon as this source's small files are local, before the next source is looked at: a base whose
@@ -47,19 +50,17 @@ export interface PreparedSources {
   fetch(): Promise<void>;
 }
 
-const FLAG: Record<CheckpointKind, string> = { base: '--base', adapter: '--adapter' };
-
 export async function prepareSources(specs: readonly SourceSpec[], hubOptions: HubOptions): Promise<PreparedSources> {
   const hub = resolveHub(hubOptions);
   // Every argument is checked before any network request.
-  const parsed = specs.map((s) => parseSource(s, hub.revision));
+  const parsed = specs.map((s) => parseSource(s, hubOptions.revision));
   const plans: PlannedCheckpoint[] = [];
   const sources: ResolvedSource[] = [];
   for (const [i, p] of parsed.entries()) {
     const spec = specs[i]!;
     let dir = p.dir;
     if (p.ref) {
-      if (p.usedKnown) hub.progress.log(`${p.ref.repo}: using its folder ${p.ref.subfolder}/ (where the manifest says the ${spec.kind} is)`);
+      if (p.usedKnown) hub.progress.log(`${p.ref.repo}: using ${p.usedKnown} (where the manifest says the ${spec.kind} is)`);
       const plan = await planCheckpoint(p.ref, spec.kind, { ...hubOptions, licence: spec.licence });
       plans.push(plan);
       dir = plan.dir;
@@ -84,28 +85,35 @@ export async function prepareSources(specs: readonly SourceSpec[], hubOptions: H
   };
 }
 
-/** Prepares and fetches one source (verify-model's --base / --adapter). */
-export async function resolveSource(spec: string, kind: CheckpointKind, hub: HubOptions, subfolder?: string): Promise<ResolvedSource> {
-  const prepared = await prepareSources([{ spec, kind, subfolder }], hub);
-  await prepared.fetch();
-  return prepared.sources[0]!;
-}
-
-function parseSource(s: SourceSpec, defaultRevision: string): { dir?: string; ref?: HubRef; usedKnown: boolean } {
-  const flag = FLAG[s.kind];
+/**
+ * A local folder, or the Hub checkpoint the spec names. `revision` is the revision asked for explicitly
+ * (--revision), which wins over a manifest's; `usedKnown` says what the manifest supplied, for the log.
+ */
+function parseSource(s: SourceSpec, revision: string | undefined): { dir?: string; ref?: HubRef; usedKnown?: string } {
+  const flag = CHECKPOINT_FLAG[s.kind];
   if (existsSync(s.spec)) {
     const dir = join(resolve(s.spec), normalizeSubfolder(s.subfolder ?? '', `${flag}-subfolder`));
     if (!existsSync(dir)) throw new MissingFileError(`${s.kind} folder ${dir} does not exist`, [dir]);
     if (!statSync(dir).isDirectory()) throw new MissingFileError(`${s.kind} ${dir} is a file; give the folder that holds it`, [dir]);
-    return { dir, usedKnown: false };
+    return { dir };
   }
   if (isAbsolute(s.spec) || /^\.{1,2}([/\\]|$)|^~/.test(s.spec)) {
     throw new MissingFileError(`${s.kind} folder ${s.spec} does not exist`, [s.spec]);
   }
-  const ref = parseHubRef(s.spec, flag, { revision: defaultRevision, subfolder: s.subfolder });
-  const saysFolder = s.spec.includes(':') || s.subfolder !== undefined;
-  if (!saysFolder && s.known && s.known.subfolder && s.known.repo.toLowerCase() === ref.repo.toLowerCase()) {
-    return { ref: { ...ref, subfolder: s.known.subfolder }, usedKnown: true };
-  }
-  return { ref, usedKnown: false };
+  const ref = parseHubRef(s.spec, flag, { revision, subfolder: s.subfolder });
+  const known = s.known && s.known.repo.toLowerCase() === ref.repo.toLowerCase() ? s.known : undefined;
+  if (!known) return { ref };
+  // Neither '@' nor ':' can occur in a repo id: their presence means the spec names a revision / folder.
+  const ownFolder = s.spec.includes(':') || s.subfolder !== undefined;
+  const ownRevision = s.spec.includes('@') || revision !== undefined;
+  const used = {
+    ...ref,
+    subfolder: ownFolder ? ref.subfolder : known.subfolder,
+    revision: ownRevision ? ref.revision : known.revision,
+  };
+  const supplied = [
+    !ownFolder && known.subfolder !== '' ? `its folder ${known.subfolder}/` : '',
+    !ownRevision && known.revision !== 'main' ? `revision ${known.revision}` : '',
+  ].filter(Boolean);
+  return { ref: used, ...(supplied.length > 0 ? { usedKnown: supplied.join(' at ') } : {}) };
 }

@@ -80,8 +80,8 @@ export interface FakeHub {
   cutAfter(file: string, bytes: number, times?: number, hold?: (sent: SentSlice) => Promise<void>): void;
   /** The next `times` responses for `file` send `bytes` bytes without a Content-Length and end normally. */
   endEarly(file: string, bytes: number, times?: number): void;
-  /** The next `times` requests whose path ends with `suffix` answer `status`. */
-  failNext(suffix: string, status: number, times?: number): void;
+  /** The next `times` requests whose path ends with `suffix` answer `status` (with `headers`, e.g. Retry-After). */
+  failNext(suffix: string, status: number, times?: number, headers?: Record<string, string>): void;
   /** Requests whose path ends with `suffix` answer 200 with an HTML page (or with `body` of `contentType`). */
   htmlFor(suffix: string, body?: string, contentType?: string): void;
   /** Back to normal behaviour; forgets the recorded requests. */
@@ -107,7 +107,7 @@ export async function startFakeHub(repos: Record<string, HubRepo>, options: Fake
   const requests: HubRequest[] = [];
   const cuts: Array<Fault & { bytes: number; hold?: (sent: SentSlice) => Promise<void> }> = [];
   const early: Array<Fault & { bytes: number }> = [];
-  const failures: Array<Fault & { status: number }> = [];
+  const failures: Array<Fault & { status: number; headers?: Record<string, string> }> = [];
   const html = new Map<string, { body: string; contentType: string }>();
   const state = { ignoreRange: false, portal: false };
   const pageSize = options.pageSize ?? 1000;
@@ -209,7 +209,7 @@ export async function startFakeHub(repos: Record<string, HubRepo>, options: Fake
   const sendFile = (req: IncomingMessage, res: ServerResponse, r: HubRequest, full: string, extra: Record<string, string>, compressible: boolean) => {
     const size = statSync(full).size;
     const fail = take(failures, r.path);
-    if (fail) return answer(res, r, fail.status, `error ${fail.status}`);
+    if (fail) return answer(res, r, fail.status, `error ${fail.status}`, fail.headers);
     const replaced = [...html].find(([suffix]) => r.path.endsWith(suffix))?.[1];
     if (replaced) return answer(res, r, 200, replaced.body, { 'content-type': replaced.contentType });
     let start = 0;
@@ -263,7 +263,7 @@ export async function startFakeHub(repos: Record<string, HubRepo>, options: Fake
       const [, id, rawRevision, sub] = api as unknown as [string, string, string | undefined, string | undefined];
       if (rawRevision !== undefined && options.noTreeApi) return answer(res, r, 404, 'Not Found');
       const fail = take(failures, r.path);
-      if (fail) return answer(res, r, fail.status, `error ${fail.status}`);
+      if (fail) return answer(res, r, fail.status, `error ${fail.status}`, fail.headers);
       const repo = repos[id];
       if (refuse(req, res, r, id, repo, false)) return;
       if (rawRevision === undefined) {
@@ -309,6 +309,9 @@ export async function startFakeHub(repos: Record<string, HubRepo>, options: Fake
       return hubError(res, r, 404, 'EntryNotFound', `${file} does not exist on "${revision}"`);
     }
     if (isLfs(dir, file)) {
+      // An access check (HEAD) stops here, at the redirect; a GET's faults are the CDN's.
+      const fail = req.method === 'HEAD' ? take(failures, r.path) : undefined;
+      if (fail) return answer(res, r, fail.status, `error ${fail.status}`, fail.headers);
       const hash = sha256(full, `${id}/${file}`);
       const size = String(statSync(full).size);
       const sig = createHmac('sha256', SECRET).update(hash).digest('hex');
@@ -350,7 +353,7 @@ export async function startFakeHub(repos: Record<string, HubRepo>, options: Fake
     requests,
     cutAfter: (file, bytes, times = 1, hold) => void cuts.push({ suffix: file, bytes, times, ...(hold ? { hold } : {}) }),
     endEarly: (file, bytes, times = 1) => void early.push({ suffix: file, bytes, times }),
-    failNext: (suffix, status, times = 1) => void failures.push({ suffix, status, times }),
+    failNext: (suffix, status, times = 1, headers) => void failures.push({ suffix, status, times, ...(headers ? { headers } : {}) }),
     htmlFor: (suffix, body = '<!doctype html><html><body>Sign in</body></html>', contentType = 'text/html; charset=utf-8') =>
       void html.set(suffix, { body, contentType }),
     reset: () => {

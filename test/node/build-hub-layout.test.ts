@@ -10,13 +10,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { main } from '../../src/model-builder/cli.js';
 import { buildModel } from '../../src/model-builder/convert.js';
-import { DiskFullError, HubAccessError, HubLayoutError, HubNotFoundError, HubResponseError } from '../../src/model-builder/errors.js';
-import { planCheckpoint } from '../../src/model-builder/hub-checkpoint.js';
-import { repoCacheDir } from '../../src/model-builder/hub.js';
+import { BuildArgumentError, DiskFullError, DownloadError, HubAccessError, HubLayoutError, HubNotFoundError, HubResponseError } from '../../src/model-builder/errors.js';
+import { downloadAdapter, downloadBaseModel, planCheckpoint } from '../../src/model-builder/hub-checkpoint.js';
+import { downloadFile, repoCacheDir, resolveHub } from '../../src/model-builder/hub.js';
+import { MAX_RETRY_AFTER_MS } from '../../src/model-builder/hub-http.js';
 import { foldersHolding, foldersOf, listRepoFiles, nextLink } from '../../src/model-builder/hub-tree.js';
 import { loadManifest } from '../../src/model-builder/manifest.js';
 import { silentProgress } from '../../src/model-builder/progress.js';
 import { startFakeHub, type FakeHub } from '../helpers/build-hf-server.js';
+import { between, pick, seededRandom } from '../helpers/prng.js';
 import { ACCEPTED_TOKEN, ADAPTER_FOLDER, ADAPTER_ID, BASE_ID, writeRealLayout, type RealLayout } from '../helpers/build-hub-layout.js';
 
 let work: string;
@@ -47,7 +49,7 @@ beforeAll(async () => {
   const repos = {
     ...layout.repos,
     [ADAPTER_ID]: { ...layout.repos[ADAPTER_ID]!, revisions: { 'v1.1': layout.repos[ADAPTER_ID]!.dir } },
-    'acme/two-checkpoints': { dir: two },
+    'acme/two-checkpoints': { dir: two, revisions: { v2: two } },
     'acme/docs-only': { dir: none },
     'acme/pickle-adapter': { dir: pickle },
     'acme/holey-base': { dir: holey },
@@ -75,7 +77,7 @@ const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e)
 
 describe("the tree API", () => {
   test('lists every entry across pages, following the Link header', async () => {
-    const entries = await listRepoFiles({ ...opts(), fetch: globalThis.fetch, token: undefined }, BASE_ID, 'main');
+    const entries = await listRepoFiles({ ...resolveHub(opts()), fetch: globalThis.fetch, token: undefined }, BASE_ID, 'main');
     expect(entries.map((e) => e.path)).toContain('original/consolidated.00.pth');
     expect(entries.find((e) => e.path === 'model-00001-of-00002.safetensors')).toMatchObject({ type: 'file', lfsSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(entries.find((e) => e.path === 'original')).toMatchObject({ type: 'directory' });
@@ -94,11 +96,11 @@ describe("the tree API", () => {
   test('a server whose pages never end, or answers something else, is a HubResponseError', async () => {
     const looping = (async (url: string) =>
       new Response('[]', { headers: { 'content-type': 'application/json', link: `<${url}>; rel="next"` } })) as unknown as typeof fetch;
-    await expect(listRepoFiles({ ...opts(), fetch: looping, token: undefined }, 'a/b', 'main')).rejects.toThrow(/the file list of a\/b does not end/);
+    await expect(listRepoFiles({ ...resolveHub(opts()), fetch: looping, token: undefined }, 'a/b', 'main')).rejects.toThrow(/the file list of a\/b does not end/);
     const object = (async () => new Response('{"files": []}', { headers: { 'content-type': 'application/json' } })) as unknown as typeof fetch;
-    await expect(listRepoFiles({ ...opts(), fetch: object, token: undefined }, 'a/b', 'main')).rejects.toThrow(/did not answer a JSON array of files/);
+    await expect(listRepoFiles({ ...resolveHub(opts()), fetch: object, token: undefined }, 'a/b', 'main')).rejects.toThrow(/did not answer a JSON array of files/);
     const bad = (async () => new Response('[{"type":"file"}]', { headers: { 'content-type': 'application/json' } })) as unknown as typeof fetch;
-    await expect(listRepoFiles({ ...opts(), fetch: bad, token: undefined }, 'a/b', 'main')).rejects.toBeInstanceOf(HubResponseError);
+    await expect(listRepoFiles({ ...resolveHub(opts()), fetch: bad, token: undefined }, 'a/b', 'main')).rejects.toBeInstanceOf(HubResponseError);
   });
 
   test('folders holding a file, shallowest first; every folder of a listing', () => {
@@ -112,6 +114,100 @@ describe("the tree API", () => {
     expect(foldersHolding(entries, 'adapter_config.json')).toEqual(['a', 'b/deep']);
     expect(foldersHolding(entries, 'README.md')).toEqual(['']);
     expect(foldersOf(entries)).toEqual(['a', 'b', 'b/deep', 'empty']);
+  });
+});
+
+describe("a 429's Retry-After is waited for by every Hub request", () => {
+  /** Hub options whose retries record the waits asked for instead of sleeping. */
+  const recording = (over: Record<string, unknown> = {}) => {
+    const waits: number[] = [];
+    return { waits, options: opts({ retries: 2, retryDelayMs: (attempt: number) => attempt + 1, sleep: async (ms: number) => void waits.push(ms), ...over }) };
+  };
+  const answered = (suffix: string) => hub.requests.filter((r) => r.path.endsWith(suffix)).map((r) => r.status);
+
+  // Each request the Hub may throttle, once and twice (within the retries), for a seeded number of seconds.
+  const random = seededRandom(429);
+  const cases = Array.from({ length: 6 }, (_, i) => ({ target: (['tree', 'file', 'head'] as const)[i % 3]!, seconds: between(random, 1, 90), times: 1 + Math.floor(i / 3) }));
+
+  /** The listing and the access check run inside a plan; a file download on its own. */
+  const throttled = (target: 'tree' | 'file' | 'head', options: Record<string, unknown>) =>
+    target === 'file' ? downloadFile(BASE_ID, 'config.json', options) : planCheckpoint(ref(BASE_ID), 'base', options);
+  const suffixOf = { tree: '/tree/main', file: '/config.json', head: '/model-00002-of-00002.safetensors' } as const;
+
+  test.each(cases)('$target: 429 x$times with Retry-After $seconds s', async ({ target, seconds, times }) => {
+    if (target === 'head') {
+      // Small files cached and one shard gone: the plan asks the Hub (HEAD) before the large files.
+      await buildModel({ base: BASE_ID, quantization: 'q4f32_1', out: join(work, `o-head-${seconds}`), hub: opts() });
+      rmSync(join(repoCacheDir(cacheDir, BASE_ID, 'main'), 'model-00002-of-00002.safetensors'));
+      hub.reset();
+    }
+    hub.failNext(suffixOf[target], 429, times, { 'retry-after': String(seconds) });
+    const { waits, options } = recording();
+    await throttled(target, options);
+    const asked = Math.min(MAX_RETRY_AFTER_MS, seconds * 1000);
+    expect(waits).toEqual(Array.from({ length: times }, () => asked));
+    const statuses = target === 'head' ? hub.requests.filter((r) => r.method === 'HEAD').map((r) => r.status) : answered(suffixOf[target]).slice(0, times + 1);
+    expect(statuses.slice(0, times + 1)).toEqual([...Array.from({ length: times }, () => 429), target === 'head' ? 302 : 200]);
+  });
+
+  test('the policy delay wins when it is longer; a Retry-After past the cap waits the cap', async () => {
+    hub.failNext('/tree/main', 429, 1, { 'retry-after': '0' });
+    hub.failNext('/tree/main', 503, 1);
+    hub.failNext('/tree/main', 429, 1, { 'retry-after': '86400' });
+    const { waits, options } = recording({ retries: 3, retryDelayMs: () => 250 });
+    await listRepoFiles(resolveHub(options), BASE_ID, 'main');
+    expect(waits).toEqual([250, 250, MAX_RETRY_AFTER_MS]);
+  });
+
+  test('throttled past the retries: the listing fails with a DownloadError, having waited each time', async () => {
+    hub.failNext('/tree/main', 429, 3, { 'retry-after': '4' });
+    const listing = recording();
+    await expect(planCheckpoint(ref(BASE_ID), 'base', listing.options)).rejects.toBeInstanceOf(DownloadError);
+    expect(listing.waits).toEqual([4000, 4000]);
+    expect(large()).toEqual([]);
+  });
+});
+
+describe('downloadBaseModel / downloadAdapter read a string as --base / --adapter do', () => {
+  test("'owner/name:folder' is a folder of owner/name, '@rev' its revision; options.revision applies when the string names none", async () => {
+    const dir = await downloadAdapter(`${ADAPTER_ID}:${ADAPTER_FOLDER}`, opts());
+    expect(dir).toBe(join(repoCacheDir(cacheDir, ADAPTER_ID, 'main'), ADAPTER_FOLDER));
+    expect(existsSync(join(dir, 'adapter_model.safetensors'))).toBe(true);
+    expect(await downloadAdapter(`${ADAPTER_ID}@v1.1:${ADAPTER_FOLDER}`, opts())).toBe(join(repoCacheDir(cacheDir, ADAPTER_ID, 'v1.1'), ADAPTER_FOLDER));
+    hub.reset();
+    await downloadAdapter(`acme/two-checkpoints:final`, opts({ revision: 'v2' }));
+    expect(hub.requests.map((r) => r.path)).toContain('/api/models/acme/two-checkpoints/tree/v2');
+    expect(await downloadBaseModel(BASE_ID, opts())).toBe(repoCacheDir(cacheDir, BASE_ID, 'main'));
+  });
+
+  test('what is not a checkpoint id is a BuildArgumentError before any request (300 seeded strings and refs)', async () => {
+    const random = seededRandom(4);
+    const bad = [
+      (id: string) => `${id}/extra`,
+      (id: string) => `https://huggingface.co/${id}`,
+      (id: string) => `${id}:`,
+      (id: string) => `${id}:../up`,
+      (id: string) => `${id}@`,
+      (id: string) => `${id}@a b`,
+      (id: string) => `${id.replace('/', '--')}`,
+      (id: string) => `./${id}`,
+      (id: string) => `${id}:a\\b`,
+    ];
+    const badRefs = [
+      (id: string) => ({ repo: `${id}:folder`, revision: 'main', subfolder: '' }),
+      (id: string) => ({ repo: `../../${id}`, revision: 'main', subfolder: '' }),
+      (id: string) => ({ repo: id, revision: 'main', subfolder: '../x' }),
+      (id: string) => ({ repo: id, revision: 'a..b', subfolder: '' }),
+    ];
+    const ids = [BASE_ID, ADAPTER_ID, 'acme/two-checkpoints'];
+    for (let i = 0; i < 300; i++) {
+      const id = pick(random, ids);
+      const download = pick(random, [downloadAdapter, downloadBaseModel]);
+      const arg = i % 3 === 0 ? pick(random, badRefs)(id) : pick(random, bad)(id);
+      const error = await fail(download(arg, opts()));
+      expect(error, JSON.stringify(arg)).toBeInstanceOf(BuildArgumentError);
+    }
+    expect(hub.requests).toEqual([]);
   });
 });
 
@@ -254,5 +350,64 @@ describe('the manifest knows the folder', () => {
       for (const k of ['HF_ENDPOINT', 'HF_TOKEN', 'AEGIS_GUARD_CACHE']) if (saved[k] === undefined) delete process.env[k];
       Object.assign(process.env, saved);
     }
+  });
+
+  describe("the manifest's folder and revision, each overridden by its own option", () => {
+    // A manifest whose adapter is in acme/two-checkpoints@v2:checkpoint-500 (the repo also has final/ and main).
+    let manifestPath: string;
+    beforeAll(async () => {
+      const real = await loadManifest('aegis-guard-2.0');
+      const arch = { family: 'llama', hiddenSize: 64, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 16, intermediateSize: 128, vocabSize: 256, tieWordEmbeddings: false };
+      manifestPath = join(work, 'two-manifest.json');
+      const adapter = { ...real.adapter, hfId: 'acme/two-checkpoints', revision: 'v2', subfolder: 'checkpoint-500' };
+      writeFileSync(manifestPath, JSON.stringify({ ...real, architecture: arch, adapter }));
+    });
+    const build = async (name: string, ...extra: string[]) => {
+      const saved = { ...process.env };
+      Object.assign(process.env, { HF_ENDPOINT: hub.endpoint, HF_TOKEN: ACCEPTED_TOKEN, AEGIS_GUARD_CACHE: cacheDir });
+      const out: string[] = [];
+      const err: string[] = [];
+      try {
+        const io = { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s), isTTY: false } };
+        const code = await main(['build-model', '--model', manifestPath, '--quantization', 'q4f32_1', '--out', join(work, `o-two-${name}`), ...extra], io);
+        const trees = hub.requests.filter((r) => r.path.startsWith('/api/models/acme/two-checkpoints/tree/')).map((r) => r.path.split('/tree/')[1]);
+        return { code, stdout: out.join(''), stderr: err.join(''), trees: [...new Set(trees)] };
+      } finally {
+        for (const k of ['HF_ENDPOINT', 'HF_TOKEN', 'AEGIS_GUARD_CACHE']) if (saved[k] === undefined) delete process.env[k];
+        Object.assign(process.env, saved);
+      }
+    };
+    const adapterOf = (stdout: string) => / --adapter (\S+)\n/.exec(stdout)?.[1];
+
+    test('--model alone: the manifest folder at the manifest revision', async () => {
+      const r = await build('manifest');
+      expect(r.stderr).toContain('acme/two-checkpoints: using its folder checkpoint-500/ at revision v2 (where the manifest says the adapter is)');
+      expect([r.code, adapterOf(r.stdout), r.trees]).toEqual([0, 'acme/two-checkpoints@v2:checkpoint-500', ['v2']]);
+    });
+
+    test('--adapter-subfolder replaces the folder and keeps the revision', async () => {
+      const r = await build('subfolder', '--adapter-subfolder', 'final', '--quiet');
+      expect(r.stderr).toBe('');
+      expect([r.code, adapterOf(r.stdout), r.trees]).toEqual([0, 'acme/two-checkpoints@v2:final', ['v2']]);
+    });
+
+    test('--revision replaces the revision and keeps the folder', async () => {
+      const r = await build('revision', '--revision', 'main', '--quiet');
+      expect(r.stderr).toBe('');
+      expect([r.code, adapterOf(r.stdout), r.trees]).toEqual([0, 'acme/two-checkpoints:checkpoint-500', ['main']]);
+    });
+
+    test('--adapter naming the manifest repo without folder or revision takes both from the manifest', async () => {
+      const r = await build('bare-id', '--adapter', 'acme/two-checkpoints', '--quiet');
+      expect(r.stderr).toBe('');
+      expect([r.code, adapterOf(r.stdout), r.trees]).toEqual([0, 'acme/two-checkpoints@v2:checkpoint-500', ['v2']]);
+    });
+
+    test('a folder named both in --adapter and --adapter-subfolder is still refused, naming what was typed', async () => {
+      const r = await build('twice', '--adapter', 'acme/two-checkpoints:final', '--adapter-subfolder', 'checkpoint-500', '--quiet');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe('aegis-guard: --adapter acme/two-checkpoints:final names a subfolder and --adapter-subfolder gives another; give it once\n');
+      expect(r.trees).toEqual([]);
+    });
   });
 });

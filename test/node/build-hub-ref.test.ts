@@ -57,6 +57,12 @@ describe('Hub checkpoint refs', () => {
     expect(parseHubRef('meta-llama/Llama-3.1-8B-Instruct', '--base')).toEqual({ repo: 'meta-llama/Llama-3.1-8B-Instruct', revision: 'main', subfolder: '' });
   });
 
+  test('an id, not a path: what checkAdapterBase compares and what --base / --adapter download', () => {
+    expect(isHubRepoId('nvidia/llama-3.1-nemoguard-8b-content-safety')).toBe(true);
+    expect(isHubRepoId('./models/x')).toBe(false);
+    expect(isHubRepoId('/abs/path')).toBe(false);
+  });
+
   test('malformed ids are refused (400 seeded corruptions of valid ids)', () => {
     const rand = seededRandom(11);
     const corruptions: Array<(id: string) => string> = [

@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Checkpoint } from '../../src/model-builder/checkpoint.js';
 import { AdapterMismatchError } from '../../src/model-builder/errors.js';
-import { checkAdapterBase, LoraAdapter, looksLikeHubId, parseAdapterConfig } from '../../src/model-builder/lora.js';
+import { isHubRepoId } from '../../src/model-builder/hub-ref.js';
+import { checkAdapterBase, LoraAdapter, parseAdapterConfig } from '../../src/model-builder/lora.js';
 import { writeTinyLlama, writeTinyLora, type TinyLlama } from '../helpers/build-tiny-llama.js';
+import { between, pick, seededRandom } from '../helpers/prng.js';
 import { writeSafetensors } from '../helpers/safetensors-writer.js';
 
 let work: string;
@@ -96,8 +98,29 @@ describe('base model name check', () => {
     // Meta renamed Meta-Llama-3.1-* to Llama-3.1-*; adapters trained before the rename name the old id.
     expect(() => checkAdapterBase('meta-llama/Meta-Llama-3.1-8B-Instruct', 'meta-llama/Llama-3.1-8B-Instruct')).not.toThrow();
     expect(() => checkAdapterBase('meta-llama/Meta-Llama-3.1-8B-Instruct', 'meta-llama/Llama-3.1-70B-Instruct')).toThrow(AdapterMismatchError);
-    expect(looksLikeHubId('nvidia/llama-3.1-nemoguard-8b-content-safety')).toBe(true);
-    expect(looksLikeHubId('./models/x')).toBe(false);
-    expect(looksLikeHubId('/abs/path')).toBe(false);
+  });
+
+  test('a name is compared exactly when it is a Hub repo id by the rule the source arguments use (600 seeded names)', () => {
+    // Names a training machine writes (relative paths, '--' and '..' in them, a .git clone) are not ids.
+    for (const path of ['runs/llama--lora', 'out/adapter.git', 'ckpt/final-', 'org/a..b', '_tmp/x.', 'a/b/c']) {
+      expect(isHubRepoId(path), path).toBe(false);
+      expect(() => checkAdapterBase(path, 'meta-llama/Llama-3.1-8B-Instruct'), path).not.toThrow();
+      expect(() => checkAdapterBase('meta-llama/Llama-3.1-8B-Instruct', path), path).not.toThrow();
+    }
+    const random = seededRandom(37);
+    for (let i = 0; i < 600; i++) {
+      const part = () => Array.from({ length: between(random, 1, 6) }, () => pick(random, 'ab9_-.')).join('');
+      const name = i % 7 === 0 ? part() : `${part()}/${part()}`;
+      const compared = (() => {
+        try {
+          checkAdapterBase(name, 'other-org/other-model');
+          return false;
+        } catch (error) {
+          expect(error).toBeInstanceOf(AdapterMismatchError);
+          return true;
+        }
+      })();
+      expect(compared, name).toBe(isHubRepoId(name));
+    }
   });
 });
