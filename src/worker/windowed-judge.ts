@@ -36,7 +36,7 @@ import { learnContextWindow, surelyFits, windowSizing, type WindowSizing } from 
 export interface WindowingOptions {
   /** Most estimated tokens of the user prompt a reply window carries (as the stream guard's `promptTokens`). */
   promptTokens?: number;
-  /** Most tokens of overlap repeated from the previous window. Also capped at 1/8 of a window. */
+  /** Most tokens of overlap repeated from the previous window. Also capped at 1/8 of a window (MAX_CONTEXT_SHARE). */
   contextTokens?: number;
   /**
    * Most characters a window holds: the inner judge tokenizes a window in one synchronous call, ~2 µs per
@@ -99,7 +99,7 @@ async function judgeInWindows(
   const windowTokens = Math.floor(room);
   const planner = new WindowPlanner(text, {
     windowTokens,
-    contextTokens: Math.min(settings.contextTokens, Math.floor(windowTokens / 8)),
+    contextTokens: settings.contextTokens,
     // The carried prompt is tokenized with each window: it counts against the character cap too.
     maxWindowChars: Math.max(settings.maxWindowChars / 2, settings.maxWindowChars - (carried?.length ?? 0)),
     maxUnitChars: Math.max(4, Math.min(256, Math.floor(windowTokens / 6))),
