@@ -46,9 +46,12 @@ export function blocks(answer: JudgedAnswer, policy: Policy): boolean {
   );
 }
 
-/** Sorted, merged spans (overlapping or touching ones become one). */
+/**
+ * Sorted, merged spans (overlapping or touching ones become one). An empty span (the window of an empty
+ * reply) marks no text and is left out, so every span reported holds some text.
+ */
 export function mergeSpans(spans: readonly TextSpan[]): TextSpan[] {
-  const sorted = [...spans].sort((a, b) => a.start - b.start || a.end - b.end);
+  const sorted = spans.filter((s) => s.end > s.start).sort((a, b) => a.start - b.start || a.end - b.end);
   const out: TextSpan[] = [];
   for (const s of sorted) {
     const last = out.at(-1);
