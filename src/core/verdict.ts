@@ -1,4 +1,5 @@
 /** Turns judgements and failures into the Verdicts the page receives, applying the request's policy. */
+import { describeParseFailure } from './parse.js';
 import { decide } from './policy.js';
 import { errorToWire, type AegisError } from './errors.js';
 import type { ParseFailure, Policy, Rating, Target, TextSpan, Verdict, VerdictTimings, ViolatedCategory } from './types.js';
@@ -120,7 +121,7 @@ export function verdictFromJudgement(
     ...(judgement.unsafeProbability === undefined ? {} : { unsafeProbability: judgement.unsafeProbability }),
     raw: judgement.raw,
     ...(failed
-      ? { failure: { code: `unreadable-output:${judgement.failure}`, message: `The model's answer could not be read (${judgement.failure}).` } }
+      ? { failure: { code: `unreadable-output:${judgement.failure}`, message: describeParseFailure(judgement.failure!) } }
       : {}),
     timings: {
       ...timings,
