@@ -54,7 +54,10 @@ const FAILURE_MESSAGES: Record<ParseFailure, string> = {
   'too-long': 'The model output is longer than any answer the model gives.',
 };
 
-/** A human-readable sentence for a parse failure (for `Verdict.failure.message`). */
+/**
+ * A human-readable sentence for a parse failure (for `Verdict.failure.message`). A name this version does not
+ * know (a newer judge's, or an engine's) still gets a sentence naming it.
+ */
 export function describeParseFailure(failure: ParseFailure): string {
-  return FAILURE_MESSAGES[failure];
+  return Object.hasOwn(FAILURE_MESSAGES, failure) ? FAILURE_MESSAGES[failure] : `The model output could not be read (${String(failure)}).`;
 }

@@ -1,4 +1,5 @@
 /** Turns judgements and failures into the Verdicts the page receives, applying the request's policy. */
+import { describeParseFailure } from './parse.js';
 import { decide } from './policy.js';
 import { errorToWire, type AegisError } from './errors.js';
 import type { ParseFailure, Policy, Rating, Target, TextSpan, Verdict, VerdictTimings, ViolatedCategory } from './types.js';
@@ -46,9 +47,12 @@ export function blocks(answer: JudgedAnswer, policy: Policy): boolean {
   );
 }
 
-/** Sorted, merged spans (overlapping or touching ones become one). */
+/**
+ * Sorted, merged spans (overlapping or touching ones become one). An empty span (the window of an empty
+ * reply) marks no text and is left out, so every span reported holds some text.
+ */
 export function mergeSpans(spans: readonly TextSpan[]): TextSpan[] {
-  const sorted = [...spans].sort((a, b) => a.start - b.start || a.end - b.end);
+  const sorted = spans.filter((s) => s.end > s.start).sort((a, b) => a.start - b.start || a.end - b.end);
   const out: TextSpan[] = [];
   for (const s of sorted) {
     const last = out.at(-1);
@@ -117,7 +121,7 @@ export function verdictFromJudgement(
     ...(judgement.unsafeProbability === undefined ? {} : { unsafeProbability: judgement.unsafeProbability }),
     raw: judgement.raw,
     ...(failed
-      ? { failure: { code: `unreadable-output:${judgement.failure}`, message: `The model's answer could not be read (${judgement.failure}).` } }
+      ? { failure: { code: `unreadable-output:${judgement.failure}`, message: describeParseFailure(judgement.failure!) } }
       : {}),
     timings: {
       ...timings,

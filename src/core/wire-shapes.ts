@@ -5,11 +5,19 @@
  * allowed, so a newer worker can add some without breaking an older page.
  */
 
+import type { TextSpan } from './types.js';
+
 type Problem = string | undefined;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isCount = (v: unknown): boolean => isFiniteNumber(v) && v >= 0;
+
+/** A `TextSpan`: whole UTF-16 offsets with 0 <= start < end (a span is never empty). */
+export function isTextSpan(v: unknown): v is TextSpan {
+  if (!isObject(v) || !Number.isSafeInteger(v.start) || !Number.isSafeInteger(v.end)) return false;
+  return (v.start as number) >= 0 && (v.start as number) < (v.end as number);
+}
 
 function firstProblem(checks: Array<[boolean, string]>): Problem {
   for (const [ok, field] of checks) if (!ok) return field;
@@ -30,6 +38,8 @@ export function verdictProblem(v: unknown): Problem {
     [v.failure === undefined || failureProblem(v.failure) === undefined, 'failure'],
     [isObject(v.timings), 'timings'],
     [isObject(v.tokens), 'tokens'],
+    [v.windows === undefined || (Number.isSafeInteger(v.windows) && (v.windows as number) >= 1), 'windows'],
+    [v.unsafeSpans === undefined || (Array.isArray(v.unsafeSpans) && spansAreWellFormed(v.unsafeSpans)), 'unsafeSpans'],
   ]);
   if (problem) return problem;
   for (const c of v.categories as unknown[]) {
@@ -41,6 +51,12 @@ export function verdictProblem(v: unknown): Problem {
   const k = v.tokens as Record<string, unknown>;
   if (!isCount(k.prompt) || !isCount(k.completion)) return 'tokens';
   return undefined;
+}
+
+function spansAreWellFormed(spans: unknown[]): boolean {
+  // By index, so a hole in a sparse array counts as a missing span.
+  for (let i = 0; i < spans.length; i++) if (!isTextSpan(spans[i])) return false;
+  return true;
 }
 
 function failureProblem(f: unknown): Problem {
@@ -63,8 +79,15 @@ export function modelInfoProblem(v: unknown): Problem {
     [isFiniteNumber(v.contextWindow) && v.contextWindow > 0, 'contextWindow'],
     [isObject(v.gpu), 'gpu'],
     [typeof v.fastPath === 'boolean', 'fastPath'],
+    [typeof v.prefixReuse === 'boolean', 'prefixReuse'],
+    // The code stays a string (not the known list), so a newer worker's reason still reaches an older page.
+    [v.fastPathOff === undefined || fastPathOffIsWellFormed(v.fastPathOff), 'fastPathOff'],
     [isFiniteNumber(v.loadMs), 'loadMs'],
   ]);
+}
+
+function fastPathOffIsWellFormed(v: unknown): boolean {
+  return isObject(v) && typeof v.code === 'string' && typeof v.message === 'string';
 }
 
 const PHASES = ['preflight', 'fetching', 'loading', 'compiling', 'ready'];

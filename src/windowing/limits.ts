@@ -30,14 +30,20 @@ export function scaledTimeoutMs(periodMs: number, chars: number): number {
   return periodMs * Math.max(1, Math.ceil(chars / TIMEOUT_CHARS_PER_PERIOD));
 }
 
-/** Throws `InputTooLongError` when a text of the check is longer than `maxInputChars`. */
-export function assertWithinInputLimit(texts: { user: string; response?: string }, maxInputChars: number): void {
+/** The `InputTooLongError` for a text of the check longer than `maxInputChars`, or undefined when all fit. */
+export function inputLimitError(texts: { user: string; response?: string }, maxInputChars: number): InputTooLongError | undefined {
   const longest = Math.max(texts.user.length, texts.response?.length ?? 0);
-  if (longest <= maxInputChars) return;
+  if (longest <= maxInputChars) return undefined;
   const which = (texts.response?.length ?? 0) > texts.user.length ? 'The reply' : 'The prompt';
-  throw new InputTooLongError(
+  return new InputTooLongError(
     `${which} is ${longest.toLocaleString('en-US')} characters long, more than maxInputChars (${maxInputChars.toLocaleString('en-US')}): it was not judged.`,
     longest,
     maxInputChars,
   );
+}
+
+/** Throws `InputTooLongError` when a text of the check is longer than `maxInputChars`. */
+export function assertWithinInputLimit(texts: { user: string; response?: string }, maxInputChars: number): void {
+  const error = inputLimitError(texts, maxInputChars);
+  if (error) throw error;
 }

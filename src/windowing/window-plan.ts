@@ -5,23 +5,29 @@
  * sentence end past half of `maxUnitChars`, or else before `maxUnitChars`, so every cut is between pieces (a
  * token boundary) and mostly at a sentence end. Each unit is measured once with `measure` (the real tokenizer in the worker, or the estimate), only
  * as far as the next window needs. A window holds at most `windowTokens` measured tokens and
- * `maxWindowChars` characters: up to `contextTokens` of the text before it (the overlap, so content cut in
- * two is seen whole by the later window), then new text closed by the windowing rule (cut.ts, 'fit' mode).
+ * `maxWindowChars` characters: up to `contextTokens` of the text before it, and at most
+ * {@link MAX_CONTEXT_SHARE} of the current `windowTokens` (the overlap, so content cut in two is seen whole by
+ * the later window), then new text closed by the windowing rule (cut.ts, 'fit' mode).
  *
  * Guarantees: the windows' new text tiles the text (window k+1 starts where window k ended, the first starts
- * at 0, the last ends at the text's end), so every character is judged at least once; every character is
- * sent at most twice when the context is at most half a window. Work per step is one piece or one unit, and
- * the planner yields (TimeSlicer) whenever a slice is used up.
+ * at 0, the last ends at the text's end), so every character is judged at least once. The overlap follows
+ * the window in force: a re-plan to a smaller window shrinks it too, so when tokens close a window its new
+ * text (at least half of what the overlap leaves, by the cut rule) outweighs the repeated text by about 7:2
+ * or more, re-plans or not. Work per step is one piece or one unit, and the planner yields (TimeSlicer)
+ * whenever a slice is used up.
  */
 import type { TextSpan } from '../core/types.js';
 import { closeWindow, contextStartIndex, endsSentence } from './cut.js';
 import type { TimeSlicer } from './time-slicer.js';
 import { codePointBoundary, iteratePieces, type Piece } from './token-estimate.js';
 
+/** Most of a window the overlap may take, in tokens (of the window size in force, re-plans included). */
+export const MAX_CONTEXT_SHARE = 1 / 8;
+
 export interface WindowPlanOptions {
   /** Most measured tokens in a window, context included. */
   windowTokens: number;
-  /** Most measured tokens of already-planned text repeated at the start of a window. */
+  /** Most measured tokens of already-planned text repeated at the start of a window (see MAX_CONTEXT_SHARE). */
   contextTokens: number;
   /** Most characters (UTF-16 units) in a window, context included. */
   maxWindowChars: number;
@@ -55,6 +61,10 @@ interface Unit {
   tokens?: number;
 }
 
+function contextBudget(contextTokens: number, windowTokens: number): number {
+  return Math.min(contextTokens, Math.floor(windowTokens * MAX_CONTEXT_SHARE));
+}
+
 export class WindowPlanner {
   /** Units kept from the start of the latest window's context on; `dropped` came before them. */
   private units: Unit[] = [];
@@ -67,6 +77,8 @@ export class WindowPlanner {
   private nextIndex = 0;
   private latest: PlannedWindow | undefined;
   private windowTokens: number;
+  /** The overlap's token budget for `windowTokens`: recomputed on each re-plan. */
+  private contextTokens: number;
 
   constructor(
     private readonly text: string,
@@ -82,13 +94,15 @@ export class WindowPlanner {
       if (!(v >= min)) throw new RangeError(`${name} must be a number >= ${min}, got ${String(v)}.`);
     }
     this.windowTokens = windowTokens;
+    this.contextTokens = contextBudget(contextTokens, windowTokens);
     this.scan = iteratePieces(text);
     this.lookahead = this.scan.next().value ?? undefined;
   }
 
   /** The next window, or undefined after the last one. An empty text has none. */
   async next(): Promise<PlannedWindow | undefined> {
-    const { contextTokens, maxWindowChars } = this.options;
+    const { maxWindowChars } = this.options;
+    const { contextTokens } = this;
     if (!(await this.ensureUnit(this.cursor))) return undefined;
     // Context: the last units before the cursor within the token share, and within a quarter of the
     // character cap (so new text always has room).
@@ -159,6 +173,7 @@ export class WindowPlanner {
     this.cursor = this.dropped + index;
     this.nextIndex = planned.index;
     this.windowTokens = windowTokens;
+    this.contextTokens = contextBudget(this.options.contextTokens, windowTokens);
   }
 
   private unit(i: number): Unit {

@@ -43,6 +43,7 @@ import { LruCache } from './verdict-cache.js';
 import { failureVerdict, verdictFromJudgement } from '../core/verdict.js';
 import { assertVerdict, plainJudgement, plainModelInfo, plainProgress } from './boundary.js';
 import { EngineWork, armTimeout } from './settle.js';
+import { DEFAULT_MAX_INPUT_CHARS, inputLimitError } from '../windowing/limits.js';
 
 export interface GuardServiceOptions {
   /** Finished judgements kept for repeats. Default 512. */
@@ -141,6 +142,10 @@ export class GuardService implements GuardServiceApi {
     if (this.byId.has(request.id)) {
       return { ok: false, error: errorToWire(new AegisInputError(`A check with id "${request.id}" is already pending.`)) };
     }
+    // Before the key (a copy of the texts), the cache, merging and the model: a text over the limit is
+    // refused whatever the judge, the model's state or the fail mode, so merged checks never share a limit.
+    const tooLong = inputLimitError(request, request.maxInputChars ?? DEFAULT_MAX_INPUT_CHARS);
+    if (tooLong) return { ok: true, value: failureVerdict(tooLong, request, { queuedMs: 0, totalMs: now() - receivedAt }) };
     const key = requestKey(request);
     const cached = this.cache.get(key);
     if (cached) {

@@ -60,7 +60,7 @@ function currentRecord(session: TokenSession): CacheRecord | undefined {
   return record;
 }
 
-/** The ids the cache provably holds, or undefined when that is not known. */
+/** The ids the cache provably holds, or undefined when that is not known (a view, valid until the next forward). */
 export function heldIds(session: TokenSession): readonly number[] | undefined {
   return currentRecord(session)?.ids;
 }
@@ -132,8 +132,11 @@ export async function forwardRecorded(session: TokenSession, ids: readonly numbe
   try {
     const logits = await session.forward([...ids], signal);
     if (record) {
-      const held = [...record.ids, ...ids];
-      records.set(session, { ids: held, ends: [...record.ends, held.length], epoch: session.cacheEpoch() });
+      // In place: the record is this module's alone, and a decode step forwards one id (no copy per step).
+      for (const id of ids) record.ids.push(id);
+      record.ends.push(record.ids.length);
+      record.epoch = session.cacheEpoch();
+      records.set(session, record);
     }
     return logits;
   } catch (error) {

@@ -12,7 +12,8 @@
  * - Every window is judged until one blocks under the request's policy (all of them when categories were
  *   asked for); the windows' answers are combined by `combineWindows` (core/verdict.ts), and the verdict
  *   applies the policy per window and reports the unsafe spans.
- * - A text longer than `maxInputChars` is refused before any work (`InputTooLongError`).
+ * - The length limit (`maxInputChars`) is not this judge's: GuardService.check refuses a text over it before
+ *   any work, whatever the judge.
  * - The inner judge keeps its own behaviour per window: the fast judge's template prefix stays in the KV
  *   cache across windows, and a reply's windows all carry the same prompt text.
  * - When a check turns out not to fit although it was measured to (an estimate, or a context window smaller
@@ -23,7 +24,6 @@ import { ContextWindowExceededError } from '../core/errors.js';
 import type { Decision } from '../core/types.js';
 import { blocks, combineWindows } from '../core/verdict.js';
 import type { Engine } from '../engine/engine.js';
-import { DEFAULT_MAX_INPUT_CHARS, assertWithinInputLimit } from '../windowing/limits.js';
 import { DEFAULT_PROMPT_TOKENS, promptForChunkChecks } from '../windowing/prompt-budget.js';
 import { TimeSlicer } from '../windowing/time-slicer.js';
 import { estimateTokens } from '../windowing/token-estimate.js';
@@ -36,7 +36,7 @@ import { learnContextWindow, surelyFits, windowSizing, type WindowSizing } from 
 export interface WindowingOptions {
   /** Most estimated tokens of the user prompt a reply window carries (as the stream guard's `promptTokens`). */
   promptTokens?: number;
-  /** Most tokens of overlap repeated from the previous window. Also capped at 1/8 of a window. */
+  /** Most tokens of overlap repeated from the previous window. Also capped at 1/8 of a window (MAX_CONTEXT_SHARE). */
   contextTokens?: number;
   /**
    * Most characters a window holds: the inner judge tokenizes a window in one synchronous call, ~2 µs per
@@ -58,7 +58,6 @@ const ESTIMATE_TRUST = 0.8;
 export function windowed(inner: Judge, options: WindowingOptions = {}): Judge {
   const settings = { ...WINDOWING_DEFAULTS, ...options };
   return async (engine, request, context) => {
-    assertWithinInputLimit(request, request.maxInputChars ?? DEFAULT_MAX_INPUT_CHARS);
     context.signal.throwIfAborted();
     const sizing = await windowSizing(engine, request.target, request.categories);
     const texts = request.target === 'response' ? [request.user, request.response!] : [request.user];
@@ -100,7 +99,7 @@ async function judgeInWindows(
   const windowTokens = Math.floor(room);
   const planner = new WindowPlanner(text, {
     windowTokens,
-    contextTokens: Math.min(settings.contextTokens, Math.floor(windowTokens / 8)),
+    contextTokens: settings.contextTokens,
     // The carried prompt is tokenized with each window: it counts against the character cap too.
     maxWindowChars: Math.max(settings.maxWindowChars / 2, settings.maxWindowChars - (carried?.length ?? 0)),
     maxUnitChars: Math.max(4, Math.min(256, Math.floor(windowTokens / 6))),

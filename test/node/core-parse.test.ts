@@ -11,6 +11,9 @@ import {
   type ParseFailure,
   type Target,
 } from '../../src/core/index.js';
+import { resolvePolicy } from '../../src/core/policy.js';
+import { verdictFromJudgement } from '../../src/core/verdict.js';
+import { verdictProblem } from '../../src/core/wire-shapes.js';
 
 const ok = (rating: 'safe' | 'unsafe', categories: ParsedOutput['categories'] = []): ParsedOutput => ({ rating, categories });
 const fail = (failure: ParseFailure): ParsedOutput => ({ rating: 'unsafe', categories: [], failure });
@@ -189,6 +192,28 @@ describe('parseAegisOutput: failures are unsafe (fail-closed)', () => {
   test('every failure has a message', () => {
     for (const f of ['empty', 'truncated', 'not-json', 'missing-field', 'duplicate-field', 'unexpected-field', 'unknown-rating', 'too-long'] as const) {
       expect(describeParseFailure(f)).toMatch(/\w+.*\.$/u);
+    }
+  });
+
+  test("a verdict's failure message is the parser's sentence, for known and unknown failure names", () => {
+    const policy = resolvePolicy();
+    const verdictFor = (failure: string) =>
+      verdictFromJudgement(
+        { rating: 'unsafe', categories: [], raw: 'x', failure: failure as ParseFailure, prefillMs: 0, decodeMs: 0, promptTokens: 1, completionTokens: 1 },
+        { target: 'prompt', policy },
+        { queuedMs: 0, totalMs: 1 },
+        false,
+      );
+    for (const f of ['empty', 'truncated', 'not-json', 'missing-field', 'duplicate-field', 'unexpected-field', 'unknown-rating', 'too-long'] as const) {
+      expect(verdictFor(f).failure).toEqual({ code: `unreadable-output:${f}`, message: describeParseFailure(f) });
+    }
+    expect(verdictFor('unexpected-field').failure!.message).toMatch(/a field that is not in its answer format/);
+    expect(verdictFor('too-long').failure!.message).toMatch(/longer than any answer the model gives/);
+    // Names from a newer judge (and ones that are Object.prototype keys) still get a sentence naming them.
+    for (const name of ['a-newer-reason', 'constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const verdict = verdictFor(name);
+      expect(verdict.failure!.message).toBe(`The model output could not be read (${name}).`);
+      expect(verdictProblem(verdict)).toBeUndefined();
     }
   });
 });

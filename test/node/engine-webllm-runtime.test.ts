@@ -239,8 +239,9 @@ describe('huge prompts never reach WebLLM\'s spread', () => {
 
   test('a huge text that reaches the engine whole fails closed with a context error; the guard goes on', async () => {
     // Without the window loop above it, so the engine's own cap is what answers (the safety net under windowing).
+    // Under maxInputChars (1,000,000 by default), which the service enforces whatever the judge.
     const g = await guardOn({}, { selectJudge: (engine) => (engine.tokens() ? judgeFast : judgeByJson) });
-    const huge = await check(g.service, 'tell me '.repeat(150_000));
+    const huge = await check(g.service, 'tell me '.repeat(120_000));
     expect(huge).toMatchObject({ safe: false, source: 'failure', failure: { code: 'context-window-exceeded' } });
     expect(await check(g.service, 'hello [[p:0.1]]')).toMatchObject({ source: 'model', rating: 'safe' });
   });

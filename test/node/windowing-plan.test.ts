@@ -7,8 +7,9 @@ import { AegisAbortError } from '../../src/core/errors.js';
 import { closeWindow, contextStartIndex } from '../../src/windowing/cut.js';
 import { TimeSlicer, yieldToEventLoop } from '../../src/windowing/time-slicer.js';
 import { MAX_PIECE_CHARS, estimateTokens, pieces } from '../../src/windowing/token-estimate.js';
-import { WindowPlanner, type PlannedWindow, type WindowPlanOptions } from '../../src/windowing/window-plan.js';
+import { MAX_CONTEXT_SHARE, WindowPlanner, type PlannedWindow, type WindowPlanOptions } from '../../src/windowing/window-plan.js';
 import { longText } from '../helpers/long-text.js';
+import { seededRandom } from '../helpers/prng.js';
 
 const byEstimate: WindowPlanOptions['measure'] = (_text, estimate) => estimate;
 
@@ -151,11 +152,46 @@ describe('window plan', () => {
     const second = (await planner.next())!;
     planner.replan(second, 150);
     const again = (await planner.next())!;
-    expect(again).toMatchObject({ index: 1, start: second.start, contextStart: second.contextStart });
+    expect(again).toMatchObject({ index: 1, start: second.start });
+    // The overlap shrinks with the window: within 1/8 of 150 tokens now.
+    expect(again.contextStart).toBeGreaterThanOrEqual(second.contextStart);
+    expect(estimateOf(text, { ...again, end: again.start })).toBeLessThanOrEqual(Math.floor(150 * MAX_CONTEXT_SHARE));
     expect(again.tokens).toBeLessThanOrEqual(150);
     expect(again.end).toBeLessThan(second.end);
     expect(first.end).toBe(second.start);
     expect(() => planner.replan(first, 100)).toThrow(RangeError);
+  });
+
+  test.each([1, 2, 3, 4, 5, 6])('seeded re-plans %i: the overlap follows the smaller window, so little text is sent twice', async (seed) => {
+    const random = seededRandom(7000 + seed);
+    const text = longText(60_000 + Math.floor(random() * 30_000), seed);
+    // As the windowed judge plans: large windows first, then the model turns out to take far fewer.
+    const windowTokens = 2000 + Math.floor(random() * 2000);
+    const o = options({ windowTokens, contextTokens: 256, maxWindowChars: 64_000, maxUnitChars: 256 });
+    const planner = new WindowPlanner(text, o);
+    let budget = windowTokens;
+    let sent = 0;
+    let fresh = 0;
+    let sentTokens = 0;
+    let freshTokens = 0;
+    for (let w = await planner.next(), replans = 0; w; w = await planner.next()) {
+      if (replans < 3 && random() < 0.3) {
+        replans++;
+        budget = Math.max(300, Math.floor(budget * (0.15 + random() * 0.5)));
+        planner.replan(w, budget);
+        continue;
+      }
+      const context = estimateOf(text, { ...w, end: w.start });
+      expect(context).toBeLessThanOrEqual(Math.floor(budget * MAX_CONTEXT_SHARE));
+      sent += w.end - w.contextStart;
+      fresh += w.end - w.start;
+      sentTokens += w.tokens;
+      freshTokens += w.tokens - context;
+    }
+    expect(fresh).toBe(text.length);
+    // The cut rule leaves a window at least half of what its overlap leaves: at most 2 repeated for 7 new.
+    expect(sentTokens / freshTokens, `${sent} characters sent for ${fresh} new`).toBeLessThanOrEqual(1 + 2 / 7);
+    expect(sent / fresh).toBeLessThanOrEqual(1 + 2 / 7);
   });
 
   test('the measure is called once per unit and only as far as the windows asked for', async () => {
