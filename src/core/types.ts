@@ -124,7 +124,8 @@ export interface Verdict {
   /**
    * With `windows`: the parts of the judged text (the prompt for a prompt check, the reply for a reply
    * check) whose windows the model rated unsafe under the policy, merged, in order; empty when none was.
-   * Each span is a whole window, context overlap included, so the unsafe content lies inside it.
+   * Each span is a whole window, context overlap included, so the unsafe content lies inside it. A window
+   * over no text (an empty reply under a long prompt) has no span.
    */
   unsafeSpans?: TextSpan[];
 }
