@@ -3,7 +3,7 @@
  * client, worker, queue and fast path: nothing is called around it) and reports accuracy per set.
  */
 import { AegisAbortError, AegisInputError } from '../core/errors.js';
-import type { ModelInfo, Verdict } from '../core/types.js';
+import type { FastPathOff, ModelInfo, Verdict } from '../core/types.js';
 import type { Guard, JudgeChoice } from '../client/types.js';
 import { setReport } from './set-report.js';
 import type { CheckSummary, EvalItem, EvalProgress, EvalReport, EvaluateOptions, ItemResult, RunInfo } from './types.js';
@@ -61,19 +61,16 @@ function inputFailure(error: AegisInputError): CheckSummary {
   };
 }
 
-/** Why the fast path (or its prefix reuse) is off, as `ModelInfo.fastPathOff` says; undefined when it says nothing. */
-export function fastPathOff(info: ModelInfo): { code: string; message: string } | undefined {
-  const reason = (info as ModelInfo & { fastPathOff?: unknown }).fastPathOff;
-  if (typeof reason === 'object' && reason !== null && typeof (reason as { code?: unknown }).code === 'string') {
-    const { code, message } = reason as { code: string; message?: unknown };
-    return { code, message: typeof message === 'string' ? message : code };
-  }
-  return undefined;
+/**
+ * Why the fast path (or its prefix reuse) is off, as `ModelInfo.fastPathOff` says (a copy); undefined when it
+ * is on. The shape was checked where the info crossed from the worker (core/wire-shapes.ts).
+ */
+export function fastPathOff(info: ModelInfo): FastPathOff | undefined {
+  return info.fastPathOff && { code: info.fastPathOff.code, message: info.fastPathOff.message };
 }
 
 function modelFacts(info: ModelInfo): RunInfo['model'] {
   const reason = fastPathOff(info);
-  const prefixReuse = (info as ModelInfo & { prefixReuse?: unknown }).prefixReuse;
   return {
     modelId: info.modelId,
     variant: info.variant,
@@ -81,7 +78,7 @@ function modelFacts(info: ModelInfo): RunInfo['model'] {
     modelLibUrl: info.modelLibUrl,
     contextWindow: info.contextWindow,
     fastPath: info.fastPath,
-    ...(typeof prefixReuse === 'boolean' ? { prefixReuse } : {}),
+    prefixReuse: info.prefixReuse,
     ...(reason ? { fastPathOff: reason } : {}),
     loadMs: info.loadMs,
     gpu: {
@@ -112,7 +109,7 @@ export async function evaluate(guard: Guard, items: readonly EvalItem[], options
   const compare = options.compareJson === true && info.fastPath;
   const comparisonSkipped =
     options.compareJson && !info.fastPath
-      ? `The model has no fast path${fastPathOff(info) ? ` (${fastPathOff(info)!.message})` : ''}: only the JSON path ran.`
+      ? `The model has no fast path${info.fastPathOff ? ` (${info.fastPathOff.message})` : ''}: only the JSON path ran.`
       : undefined;
 
   const saved = new Map<string, ItemResult>();

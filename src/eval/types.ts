@@ -2,7 +2,7 @@
  * Types of the evaluation harness (`aegis-guard/eval`). All plain data: a report is JSON, and saved item
  * results are what a run resumes from.
  */
-import type { Rating, Target, VerdictTimings, VerdictTokens } from '../core/types.js';
+import type { FastPathOff, Rating, Target, VerdictTimings, VerdictTokens } from '../core/types.js';
 
 export type Label = 'safe' | 'unsafe';
 
@@ -256,7 +256,7 @@ export interface RunInfo {
     /** Whether the template prefix stays in the KV cache between checks (when the runtime reports it). */
     prefixReuse?: boolean;
     /** Why the fast path or its prefix reuse is off (ModelInfo.fastPathOff). */
-    fastPathOff?: { code: string; message: string };
+    fastPathOff?: FastPathOff;
     loadMs: number;
     gpu: { vendor: string; architecture: string; description: string; isFallbackAdapter: boolean; shaderF16: boolean };
   };
