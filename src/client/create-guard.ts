@@ -220,10 +220,12 @@ class GuardClient implements Guard {
         if (error instanceof WorkerCrashedError && this.loading && this.loading !== promise) return this.loading;
         if (this.loading === promise && this.currentState !== 'disposed') {
           this.currentState = 'failed';
-          // A worker failure was reported already, when it happened.
-          if (error !== this.broken) this.emitter.emit('error', error);
+          // A worker failure was reported when it happened (onWorkerFailure), whatever error the load saw:
+          // the connection's, or the one thrown for a malformed answer.
+          if (!(error instanceof WorkerCrashedError)) this.emitter.emit('error', error);
         }
-        throw error;
+        // Past the restart budget, `ready` rejects with the error that was reported for it.
+        throw error instanceof WorkerCrashedError && this.broken instanceof WorkerCrashedError ? this.broken : error;
       },
     );
     // `ready` may never be awaited; its failure is also reported through the 'error' event.
@@ -274,11 +276,11 @@ class GuardClient implements Guard {
       this.giveUp(error);
       return;
     }
-    this.emitter.emit('error', error);
     if (!blamed) {
       const now = Date.now();
       this.crashes = [...this.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
       if (this.crashes.length > MAX_CRASHES) {
+        // One failure, one 'error' event: the give-up error carries this failure's message.
         this.giveUp(new WorkerCrashedError(`${error.message} It failed ${this.crashes.length} times within a minute, so it is not restarted; call reload() to try again.`, {
           reason: error.reason,
           workerUrl: error.workerUrl,
@@ -286,6 +288,7 @@ class GuardClient implements Guard {
         return;
       }
     }
+    this.emitter.emit('error', error);
     this.connect();
     if (this.loading && this.connection) void this.load();
   }
