@@ -328,7 +328,8 @@ class GuardClient implements Guard {
 
   /** Answers from the verdicts stored on this device when it can, else asks the worker and stores its verdict. */
   private async sendOrRecall(stored: PersistentVerdicts, request: CheckRequest, options: CheckOptions): Promise<Verdict> {
-    const recalled = await stored.lookup(request, options.signal);
+    // One key for both: it hashes the full texts.
+    const { verdict: recalled, key } = await stored.lookup(request, options.signal);
     // The lookup is asynchronous: the guard may have been disposed meanwhile.
     this.assertAlive();
     if (recalled) {
@@ -336,7 +337,7 @@ class GuardClient implements Guard {
       return recalled;
     }
     const verdict = await this.flights.send(request, options);
-    stored.remember(request, verdict);
+    stored.remember(key, verdict);
     return verdict;
   }
 }
