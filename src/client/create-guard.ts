@@ -27,6 +27,7 @@ import type { GuardStreamEvent, GuardStreamOptions, StreamSource } from '../stre
 import { Emitter } from './emitter.js';
 import { Flights } from './flights.js';
 import { toModelSource } from './model-option.js';
+import { isTransientCheck } from './transient-check.js';
 import { clearStoredVerdicts, PersistentVerdicts, resolvePersistentCache } from './persistent-verdicts.js';
 import type { CheckOptions, Guard, GuardEventMap, GuardOptions, GuardState, ModelOption } from './types.js';
 import { WorkerConnection } from './worker-connection.js';
@@ -323,7 +324,7 @@ class GuardClient implements Guard {
       ...(options.wantCategories ? { wantCategories: true } : {}),
       ...(options.judge && options.judge !== 'auto' ? { judge: options.judge } : {}),
     };
-    return this.stored ? this.sendOrRecall(this.stored, request, options) : this.flights.send(request, options);
+    return this.stored && !isTransientCheck(options) ? this.sendOrRecall(this.stored, request, options) : this.flights.send(request, options);
   }
 
   /** Answers from the verdicts stored on this device when it can, else asks the worker and stores its verdict. */

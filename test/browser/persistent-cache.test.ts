@@ -144,6 +144,25 @@ describe('what is stored', () => {
     expect((await t.guard.checkPrompt(text)).source).toBe('cache');
   });
 
+  test('a streamed reply’s chunk checks are judged by the model but not stored; a whole-reply check is', async () => {
+    const t = guard();
+    const reply = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+    const words = reply.split(/(?= )/);
+    const events = [];
+    for await (const event of t.guard.guardStream('tell me about words', (async function* () {
+      yield* words;
+    })(), { chunkTokens: 20, contextTokens: 4 })) events.push(event);
+    const chunkVerdicts = events.filter((e) => e.type === 'verdict');
+    expect(chunkVerdicts.length).toBeGreaterThan(2);
+    expect(chunkVerdicts.every((e) => e.type === 'verdict' && e.verdict.source === 'model')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: 'end', outcome: 'allowed', text: reply });
+    expect((await t.stats()).completions).toBe(chunkVerdicts.length);
+    expect((await storedEntries()).verdicts).toHaveLength(0);
+    // The same guard still stores an ordinary check.
+    await t.guard.checkResponse('tell me about words', reply);
+    expect((await storedEntries()).verdicts).toHaveLength(1);
+  });
+
   test('only model verdicts: failures and unreadable answers are judged again next time', async () => {
     const first = guard();
     const failed = await first.guard.checkPrompt('boom [[fault:engine]]');
