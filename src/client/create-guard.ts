@@ -12,6 +12,7 @@ import {
   AegisInputError,
   type AegisError,
   GuardDisposedError,
+  InputTooLongError,
   WorkerCrashedError,
   describeThrown,
   errorFromWire,
@@ -20,7 +21,8 @@ import { resolvePolicy } from '../core/policy.js';
 import { validateCustomCategories } from '../core/taxonomy.js';
 import type { CustomCategory, ModelInfo, Policy, Target, Verdict } from '../core/types.js';
 import { modelInfoProblem, resultProblem } from '../core/wire-shapes.js';
-import { DEFAULT_MAX_INPUT_CHARS, scaledTimeoutMs, validateMaxInputChars } from '../windowing/limits.js';
+import { failureVerdict } from '../core/verdict.js';
+import { assertWithinInputLimit, DEFAULT_MAX_INPUT_CHARS, scaledTimeoutMs, validateMaxInputChars } from '../windowing/limits.js';
 import type { CheckRequest, ModelSource, ServiceEvent } from '../worker/protocol.js';
 import { guardStream } from '../stream/guard-stream.js';
 import type { GuardStreamEvent, GuardStreamOptions, StreamSource } from '../stream/types.js';
@@ -311,6 +313,8 @@ class GuardClient implements Guard {
     } catch (error) {
       return Promise.reject(error);
     }
+    const tooLong = this.inputTooLong(target, user, response);
+    if (tooLong) return Promise.resolve(tooLong);
     if (!this.loading && this.connection && !this.connection.isClosed) void this.load();
     const request: CheckRequest = {
       id: `check-${++this.sequence}`,
@@ -325,6 +329,22 @@ class GuardClient implements Guard {
       ...(options.judge && options.judge !== 'auto' ? { judge: options.judge } : {}),
     };
     return this.stored && !isTransientCheck(options) ? this.sendOrRecall(this.stored, request, options) : this.flights.send(request, options);
+  }
+
+  /**
+   * The worker's input-too-long verdict for a text over `maxInputChars`, given here: such a text is not
+   * copied to the worker (up to megabytes), queued, or looked up, only to be refused there.
+   */
+  private inputTooLong(target: Target, user: string, response: string | undefined): Verdict | undefined {
+    try {
+      assertWithinInputLimit({ user, response }, this.maxInputChars);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof InputTooLongError)) throw error;
+      const verdict = failureVerdict(error, { target, policy: this.policy }, { queuedMs: 0, totalMs: 0 });
+      this.emitter.emit('verdict', verdict);
+      return verdict;
+    }
   }
 
   /** Answers from the verdicts stored on this device when it can, else asks the worker and stores its verdict. */
