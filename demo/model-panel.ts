@@ -7,6 +7,7 @@ import { html, nothing, type TemplateResult } from 'lit';
 import type { AegisError } from '../src/core/errors.js';
 import type { LoadProgress, ModelInfo } from '../src/core/types.js';
 import { type GpuFinding, formatLimit } from './gpu-report.js';
+import { loadingStep } from '../src/element/labels.js';
 import { withInlineCode } from './inline-code.js';
 import type { StoreProgress } from './local-model.js';
 import { failureView } from './model-failure.js';
@@ -30,24 +31,15 @@ export interface ModelPanelActions {
   forgetFolder(): void;
 }
 
-const percent = (fraction: number) => `${Math.round(Math.min(1, Math.max(0, fraction)) * 100)}%`;
+/** As the element shows it: a whole percent, the fraction clamped to 0..1. */
+const wholePercent = (fraction: number) => Math.round(Math.min(1, Math.max(0, fraction)) * 100);
+const percent = (fraction: number) => `${wholePercent(fraction)}%`;
 const mb = (bytes: number) =>
   bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
 
-/** What the guard is doing, in words. Preflight begins with the GPU check; then the small files are fetched and checked. */
+/** What the guard is doing, in words: the element's own step names (`loadingStep`), for the same whole percent. */
 export function phaseWords(p: LoadProgress): string {
-  switch (p.phase) {
-    case 'preflight':
-      return p.progress > 0 ? 'Checking the model files' : 'Checking the GPU';
-    case 'fetching':
-      return 'Downloading';
-    case 'loading':
-      return 'Loading into GPU memory';
-    case 'compiling':
-      return 'Preparing the GPU';
-    case 'ready':
-      return 'Ready';
-  }
+  return loadingStep(p.phase, wholePercent(p.progress));
 }
 
 function progressView(p: LoadProgress): TemplateResult {

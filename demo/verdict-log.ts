@@ -20,13 +20,18 @@ export interface LogEntry {
 
 const ms = (value: number | undefined) => (value === undefined ? '–' : value < 10 ? `${value.toFixed(1)} ms` : `${Math.round(value)} ms`);
 
+/** Whether the check ran the model: a model verdict, or a failure after tokens went in or out (a timeout mid-decode). */
+function ranTheModel(v: Verdict): boolean {
+  return v.source === 'model' || (v.source === 'failure' && (v.tokens.prompt > 0 || v.tokens.completion > 0));
+}
+
 /**
- * The timings line. A check that failed before the model ran (no tokens in or out) has no prefill or decode
- * time: the verdict's zeros mean "did not happen", not "took 0.0 ms".
+ * The timings line. A check that did not run the model (answered from the cache, or failed before it ran)
+ * has no prefill or decode time: the verdict's zeros mean "did not happen", not "took 0.0 ms".
  */
-function timingsText(v: Verdict): string {
+export function timingsText(v: Verdict): string {
   const t = v.timings;
-  const ran = !(v.source === 'failure' && v.tokens.prompt === 0 && v.tokens.completion === 0);
+  const ran = ranTheModel(v);
   const model = ran ? ` · prefill ${ms(t.prefillMs)} · decode ${ms(t.decodeMs)}` : ' · the model did not run';
   return `queued ${ms(t.queuedMs)}${model} · total ${ms(t.totalMs)}${t.prefixReused ? ' · prefix reused' : ''}`;
 }

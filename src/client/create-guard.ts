@@ -12,6 +12,7 @@ import {
   AegisInputError,
   type AegisError,
   GuardDisposedError,
+  InputTooLongError,
   WorkerCrashedError,
   describeThrown,
   errorFromWire,
@@ -20,13 +21,15 @@ import { resolvePolicy } from '../core/policy.js';
 import { validateCustomCategories } from '../core/taxonomy.js';
 import type { CustomCategory, ModelInfo, Policy, Target, Verdict } from '../core/types.js';
 import { modelInfoProblem, resultProblem } from '../core/wire-shapes.js';
-import { DEFAULT_MAX_INPUT_CHARS, scaledTimeoutMs, validateMaxInputChars } from '../windowing/limits.js';
+import { failureVerdict } from '../core/verdict.js';
+import { assertWithinInputLimit, DEFAULT_MAX_INPUT_CHARS, scaledTimeoutMs, validateMaxInputChars } from '../windowing/limits.js';
 import type { CheckRequest, ModelSource, ServiceEvent } from '../worker/protocol.js';
 import { guardStream } from '../stream/guard-stream.js';
 import type { GuardStreamEvent, GuardStreamOptions, StreamSource } from '../stream/types.js';
 import { Emitter } from './emitter.js';
 import { Flights } from './flights.js';
 import { toModelSource } from './model-option.js';
+import { isTransientCheck } from './transient-check.js';
 import { clearStoredVerdicts, PersistentVerdicts, resolvePersistentCache } from './persistent-verdicts.js';
 import type { CheckOptions, Guard, GuardEventMap, GuardOptions, GuardState, ModelOption } from './types.js';
 import { WorkerConnection } from './worker-connection.js';
@@ -220,10 +223,12 @@ class GuardClient implements Guard {
         if (error instanceof WorkerCrashedError && this.loading && this.loading !== promise) return this.loading;
         if (this.loading === promise && this.currentState !== 'disposed') {
           this.currentState = 'failed';
-          // A worker failure was reported already, when it happened.
-          if (error !== this.broken) this.emitter.emit('error', error);
+          // A worker failure was reported when it happened (onWorkerFailure), whatever error the load saw:
+          // the connection's, or the one thrown for a malformed answer.
+          if (!(error instanceof WorkerCrashedError)) this.emitter.emit('error', error);
         }
-        throw error;
+        // Past the restart budget, `ready` rejects with the error that was reported for it.
+        throw error instanceof WorkerCrashedError && this.broken instanceof WorkerCrashedError ? this.broken : error;
       },
     );
     // `ready` may never be awaited; its failure is also reported through the 'error' event.
@@ -274,11 +279,11 @@ class GuardClient implements Guard {
       this.giveUp(error);
       return;
     }
-    this.emitter.emit('error', error);
     if (!blamed) {
       const now = Date.now();
       this.crashes = [...this.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
       if (this.crashes.length > MAX_CRASHES) {
+        // One failure, one 'error' event: the give-up error carries this failure's message.
         this.giveUp(new WorkerCrashedError(`${error.message} It failed ${this.crashes.length} times within a minute, so it is not restarted; call reload() to try again.`, {
           reason: error.reason,
           workerUrl: error.workerUrl,
@@ -286,6 +291,7 @@ class GuardClient implements Guard {
         return;
       }
     }
+    this.emitter.emit('error', error);
     this.connect();
     if (this.loading && this.connection) void this.load();
   }
@@ -307,6 +313,8 @@ class GuardClient implements Guard {
     } catch (error) {
       return Promise.reject(error);
     }
+    const tooLong = this.inputTooLong(target, user, response);
+    if (tooLong) return Promise.resolve(tooLong);
     if (!this.loading && this.connection && !this.connection.isClosed) void this.load();
     const request: CheckRequest = {
       id: `check-${++this.sequence}`,
@@ -320,12 +328,29 @@ class GuardClient implements Guard {
       ...(options.wantCategories ? { wantCategories: true } : {}),
       ...(options.judge && options.judge !== 'auto' ? { judge: options.judge } : {}),
     };
-    return this.stored ? this.sendOrRecall(this.stored, request, options) : this.flights.send(request, options);
+    return this.stored && !isTransientCheck(options) ? this.sendOrRecall(this.stored, request, options) : this.flights.send(request, options);
+  }
+
+  /**
+   * The worker's input-too-long verdict for a text over `maxInputChars`, given here: such a text is not
+   * copied to the worker (up to megabytes), queued, or looked up, only to be refused there.
+   */
+  private inputTooLong(target: Target, user: string, response: string | undefined): Verdict | undefined {
+    try {
+      assertWithinInputLimit({ user, response }, this.maxInputChars);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof InputTooLongError)) throw error;
+      const verdict = failureVerdict(error, { target, policy: this.policy }, { queuedMs: 0, totalMs: 0 });
+      this.emitter.emit('verdict', verdict);
+      return verdict;
+    }
   }
 
   /** Answers from the verdicts stored on this device when it can, else asks the worker and stores its verdict. */
   private async sendOrRecall(stored: PersistentVerdicts, request: CheckRequest, options: CheckOptions): Promise<Verdict> {
-    const recalled = await stored.lookup(request, options.signal);
+    // One key for both: it hashes the full texts.
+    const { verdict: recalled, key } = await stored.lookup(request, options.signal);
     // The lookup is asynchronous: the guard may have been disposed meanwhile.
     this.assertAlive();
     if (recalled) {
@@ -333,7 +358,7 @@ class GuardClient implements Guard {
       return recalled;
     }
     const verdict = await this.flights.send(request, options);
-    stored.remember(request, verdict);
+    stored.remember(key, verdict);
     return verdict;
   }
 }

@@ -66,6 +66,11 @@ export class Flights {
   /** Sends a check; resolves with its verdict (failures included), rejects only for aborts and disposal. */
   send(request: CheckRequest, { signal, onDecision }: { signal?: AbortSignal; onDecision?: (d: Decision) => void }): Promise<Verdict> {
     return new Promise<Verdict>((resolve, reject) => {
+      // An aborted signal never fires 'abort' again: without this the check would be sent regardless.
+      if (signal?.aborted) {
+        reject(new AegisAbortError('The check was cancelled before it was sent.'));
+        return;
+      }
       const flight: Flight = { request, sentAt: now(), onDecision, resolve, reject, started: false, strikes: 0, done: false };
       const onAbort = () => {
         if (flight.done) return;
@@ -111,15 +116,16 @@ export class Flights {
     }
   }
 
-  /**
-   * Called as `connection` fails, before its calls are rejected: notes whether it was running a check, in
-   * which case that check takes the blame and the others are sent again without a strike. Returns it.
-   */
   /** Pins the coming failure of `connection` on the check it ran last (it already settled). */
   blame(connection: WorkerConnection): void {
     this.blamed.add(connection);
   }
 
+  /**
+   * Called as `connection` fails, before its calls are rejected: notes whether it was running a check, in
+   * which case that check takes the blame and the others are sent again without a strike. Returns whether
+   * the failure is pinned on a check (this one, or one `blame` named).
+   */
   noteFailure(connection: WorkerConnection): boolean {
     for (const flight of this.flights.values()) {
       if (flight.connection === connection && flight.started) this.blamed.add(connection);

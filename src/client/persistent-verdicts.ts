@@ -18,7 +18,7 @@ import { renderCheckPrompt } from '../core/prompt.js';
 import type { TextSpan, Verdict, ViolatedCategory } from '../core/types.js';
 import { untilAborted } from '../core/until-aborted.js';
 import type { CheckRequest, ModelSource } from '../worker/protocol.js';
-import { canonicalJson, modelIdentity, sha256Hex } from './model-identity.js';
+import { modelIdentity, sha256Hex } from './model-identity.js';
 import { VerdictStore, type StoredVerdict } from './verdict-store.js';
 
 /** The `persistentCache` option: `false` turns it off; an object sets its size. */
@@ -56,7 +56,7 @@ let promptFormat: Promise<string> | undefined;
 /** A digest of the template a check is rendered into: any change to the prompt gives new keys. */
 function promptFormatDigest(): Promise<string> {
   promptFormat ??= sha256Hex(
-    canonicalJson([
+    JSON.stringify([
       renderCheckPrompt({ user: '{USER}' }).text,
       renderCheckPrompt({ user: '{USER}', response: '{REPLY}' }).text,
       OUTPUT_LEAD,
@@ -89,6 +89,30 @@ function readable(stored: StoredVerdict | undefined, request: CheckRequest): sto
     typeof stored.raw === 'string' &&
     (p === undefined || (typeof p === 'number' && p >= 0 && p <= 1))
   );
+}
+
+/** A stored verdict as the `source: 'cache'` verdict for `request`, found in `totalMs`. */
+function recalled(stored: StoredVerdict, request: CheckRequest, totalMs: number): Verdict {
+  const { unsafeProbability, windows, unsafeSpans } = stored;
+  // A single check's decision is made again under the request's policy (which is part of the key); a
+  // windowed one was made per window and is read back.
+  const safe =
+    windows === undefined
+      ? decide({ rating: stored.rating, categories: stored.categories, unsafeProbability, failed: false }, request.policy)
+      : stored.safe;
+  return {
+    safe,
+    target: request.target,
+    rating: stored.rating,
+    categories: stored.categories.map((c) => ({ code: c.code, name: c.name })),
+    source: 'cache',
+    ...(unsafeProbability === undefined ? {} : { unsafeProbability }),
+    raw: stored.raw,
+    timings: { queuedMs: 0, prefillMs: 0, decodeMs: 0, totalMs },
+    tokens: { prompt: 0, completion: 0 },
+    ...(windows === undefined ? {} : { windows }),
+    ...(unsafeSpans === undefined ? {} : { unsafeSpans: unsafeSpans.map((s) => ({ start: s.start, end: s.end })) }),
+  };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
@@ -155,66 +179,51 @@ export class PersistentVerdicts {
     return this.identity;
   }
 
+  /**
+   * The key `request`'s verdict is stored under; undefined when there is none (no model identity, no salt).
+   * It hashes the full texts (up to `maxInputChars` each), so a check computes it once, for both
+   * `lookup` and `remember`.
+   */
   private async keyFor(request: CheckRequest): Promise<string | undefined> {
     const identity = await this.modelIdentity();
     if (!identity) return undefined;
     this.salt ??= this.store.salt();
     const salt = await this.salt;
     if (!salt) return undefined;
-    return sha256Hex(canonicalJson(['aegis-guard/verdict-key/1', salt, identity, await promptFormatDigest(), requestKey(request)]));
+    // Every part is a string, so plain JSON is already canonical.
+    return sha256Hex(JSON.stringify(['aegis-guard/verdict-key/1', salt, identity, await promptFormatDigest(), requestKey(request)]));
   }
 
   /**
-   * The stored verdict for `request`, as a `source: 'cache'` verdict; undefined when none is stored or the
-   * store cannot answer. Rejects only with `AegisAbortError` when `signal` aborts first.
+   * Looks `request` up: the stored verdict, as a `source: 'cache'` verdict (undefined when none is stored
+   * or the store cannot answer), and the key to `remember` the model's verdict under. Rejects only with
+   * `AegisAbortError` when `signal` aborts first.
    */
-  async lookup(request: CheckRequest, signal?: AbortSignal): Promise<Verdict | undefined> {
+  async lookup(request: CheckRequest, signal?: AbortSignal): Promise<{ verdict?: Verdict; key?: string }> {
     const started = performance.now();
     const found = (async () => {
       await Promise.all(writing);
       const key = await this.keyFor(request).catch(() => undefined);
-      return key === undefined ? undefined : this.store.get(key);
+      return { key, stored: key === undefined ? undefined : await this.store.get(key) };
     })();
-    const stored = await (signal ? untilAborted(found, signal, checkCancelled) : found);
-    if (!readable(stored, request)) return undefined;
-    const { unsafeProbability, windows, unsafeSpans } = stored;
-    // A single check's decision is made again under the request's policy (which is part of the key); a
-    // windowed one was made per window and is read back.
-    const safe =
-      windows === undefined
-        ? decide({ rating: stored.rating, categories: stored.categories, unsafeProbability, failed: false }, request.policy)
-        : stored.safe;
-    return {
-      safe,
-      target: request.target,
-      rating: stored.rating,
-      categories: stored.categories.map((c) => ({ code: c.code, name: c.name })),
-      source: 'cache',
-      ...(unsafeProbability === undefined ? {} : { unsafeProbability }),
-      raw: stored.raw,
-      timings: { queuedMs: 0, prefillMs: 0, decodeMs: 0, totalMs: performance.now() - started },
-      tokens: { prompt: 0, completion: 0 },
-      ...(windows === undefined ? {} : { windows }),
-      ...(unsafeSpans === undefined ? {} : { unsafeSpans: unsafeSpans.map((s) => ({ start: s.start, end: s.end })) }),
-    };
+    const { key, stored } = await (signal ? untilAborted(found, signal, checkCancelled) : found);
+    if (!readable(stored, request)) return { key };
+    return { key, verdict: recalled(stored, request, performance.now() - started) };
   }
 
-  /** Stores a model verdict for `request` (in the background; anything but a clean model verdict is ignored). */
-  remember(request: CheckRequest, verdict: Verdict): void {
-    if (verdict.source !== 'model' || verdict.failure !== undefined) return;
-    const write = this.keyFor(request)
-      .then((key) => {
-        if (key === undefined) return;
-        return this.store.put(key, {
-          safe: verdict.safe,
-          target: verdict.target,
-          rating: verdict.rating,
-          categories: verdict.categories.map((c) => ({ code: c.code, name: c.name })),
-          ...(verdict.unsafeProbability === undefined ? {} : { unsafeProbability: verdict.unsafeProbability }),
-          raw: verdict.raw,
-          ...(verdict.windows === undefined ? {} : { windows: verdict.windows }),
-          ...(verdict.unsafeSpans === undefined ? {} : { unsafeSpans: verdict.unsafeSpans.map((s) => ({ start: s.start, end: s.end })) }),
-        });
+  /** Stores a model verdict under `key` (in the background; anything but a clean model verdict is ignored). */
+  remember(key: string | undefined, verdict: Verdict): void {
+    if (key === undefined || verdict.source !== 'model' || verdict.failure !== undefined) return;
+    const write = this.store
+      .put(key, {
+        safe: verdict.safe,
+        target: verdict.target,
+        rating: verdict.rating,
+        categories: verdict.categories.map((c) => ({ code: c.code, name: c.name })),
+        ...(verdict.unsafeProbability === undefined ? {} : { unsafeProbability: verdict.unsafeProbability }),
+        raw: verdict.raw,
+        ...(verdict.windows === undefined ? {} : { windows: verdict.windows }),
+        ...(verdict.unsafeSpans === undefined ? {} : { unsafeSpans: verdict.unsafeSpans.map((s) => ({ start: s.start, end: s.end })) }),
       })
       .catch(() => undefined)
       .finally(() => writing.delete(write));

@@ -79,19 +79,30 @@ export function listOf(items: string[], locale?: string): string {
   return cached(`list ${locale}`, () => new Intl.ListFormat(locale, { style: 'long', type: 'conjunction' })).format(items);
 }
 
+/**
+ * The loading step in words (English), from the phase and the whole percent shown beside it (0..100).
+ * Preflight at 0 % is the GPU check; past it, the check (and download) of the model's small files.
+ * The element's default progress line and the demo's model panel both say it this way.
+ */
+export function loadingStep(phase: LoadProgress['phase'], percent: number): string {
+  switch (phase) {
+    case 'preflight':
+      return percent === 0 ? 'Checking the GPU' : 'Checking the model files';
+    case 'fetching':
+      return 'Downloading';
+    case 'loading':
+      return 'Loading into GPU memory';
+    case 'compiling':
+      return 'Preparing the GPU';
+    case 'ready':
+      return 'Ready';
+  }
+}
+
 const defaults: AegisGuardLabels = {
   loading: 'Loading the safety model…',
   loadingProgress: ({ percent, loaded, total, phase }) => {
-    const step =
-      phase === 'compiling'
-        ? 'Preparing the GPU'
-        : phase === 'loading'
-          ? 'Loading into GPU memory'
-          : phase === 'preflight'
-            ? percent === 0
-              ? 'Checking the GPU'
-              : 'Checking the model files'
-            : 'Downloading';
+    const step = loadingStep(phase, percent);
     return loaded && total ? `${step}: ${percent}% (${loaded} of ${total})` : `${step}: ${percent}%`;
   },
   progressBar: 'Safety model loading progress',

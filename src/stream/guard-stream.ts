@@ -18,6 +18,7 @@
  */
 import { AegisAbortError, AegisInputError } from '../core/errors.js';
 import type { Verdict } from '../core/types.js';
+import { TRANSIENT_CHECK, type TransientCheckOptions } from '../client/transient-check.js';
 import type { Guard } from '../client/types.js';
 import { Chunker, type PlannedChunk } from './chunker.js';
 import { DEFAULT_PROMPT_TOKENS, promptForChunkChecks } from '../windowing/prompt-budget.js';
@@ -130,6 +131,8 @@ async function* run(
   /** End of the text released so far. */
   let released = 0;
 
+  // A chunk's text is never checked again as such: not worth a place among the verdicts kept on the device.
+  const chunkCheckOptions: TransientCheckOptions = { signal: checks.signal, [TRANSIENT_CHECK]: true };
   const schedule = (chunks: PlannedChunk[]) => {
     for (const chunk of chunks) {
       pending.push(
@@ -138,7 +141,7 @@ async function* run(
           : {
               chunk,
               // Through a promise constructor, so a guard that throws synchronously is a rejection too.
-              check: watch(new Promise<Verdict>((resolve) => resolve(guard.checkResponse(checkPrompt, chunk.checkText, { signal: checks.signal })))),
+              check: watch(new Promise<Verdict>((resolve) => resolve(guard.checkResponse(checkPrompt, chunk.checkText, chunkCheckOptions)))),
             },
       );
     }

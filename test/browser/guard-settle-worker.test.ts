@@ -73,6 +73,30 @@ describe('a worker that stops answering', () => {
   });
 });
 
+describe('each worker failure is reported once', () => {
+  // Four failures within a minute with nobody to blame: three restarts, then the guard gives up. The give-up
+  // error is the fourth failure's report, and `ready` rejects with it.
+  test.each([
+    ['silent during load', { mode: 'silent-after-hello' }, 'unresponsive'],
+    ['a malformed load result', { mode: 'garbage', garbage: 'bad-load' }, 'bad-message'],
+  ] as const)('%s: one error event per failure', async (_name, config, reason) => {
+    const { guard, workers } = guardWith({ unresponsiveAfter: 200 }, config);
+    const errors = errorsOf(guard);
+    const error = await guard.ready.catch((e: unknown) => e);
+    expect(workers).toHaveLength(4);
+    expect(guard.state).toBe('failed');
+    expect(errors).toHaveLength(4);
+    expect(new Set(errors).size).toBe(4);
+    for (const e of errors) expect(e).toMatchObject({ reason });
+    expect(errors.slice(0, 3).some((e) => e.message.includes('not restarted'))).toBe(false);
+    expect(errors[3]!.message).toContain('not restarted');
+    expect(error).toBe(errors[3]);
+    // A check afterwards fails closed without another report.
+    expect(crash(await guard.checkPrompt('after')).reason).toBe(reason);
+    expect(errors).toHaveLength(4);
+  });
+});
+
 describe('a worker that answers garbage', () => {
   const KINDS: Array<[GarbageKind, 'blamed' | 'retried' | 'ignored']> = [
     ['bad-type', 'retried'],

@@ -2,11 +2,12 @@
  * Long prompts and replies through the real client, worker and queue (scripted engine): judged in windows,
  * not refused; the length limit; cancelling and timing out a long check; a long message in <aegis-guard>.
  */
-import { describe, expect, test } from 'vitest';
+import { describe, expect, onTestFinished, test, vi } from 'vitest';
 import { AegisAbortError, AegisInputError } from '../../src/core/errors.js';
 import { createGuard } from '../../src/client/create-guard.js';
 import type { Verdict } from '../../src/core/types.js';
 import { guardPerTest } from '../helpers/guard-per-test.js';
+import { between, pick, seededRandom } from '../helpers/prng.js';
 import { insertAt, longText } from '../helpers/long-text.js';
 import { mount, part, settledAs, testGuard } from './element-fixtures.js';
 
@@ -49,6 +50,37 @@ describe('limits', () => {
     expect(verdict.failure!.message).toContain('1,001 characters');
     expect((await guard.checkPrompt('x'.repeat(1000))).safe).toBe(true);
     expect((await stats()).completions).toBe(1);
+  });
+
+  test('an over-long text is refused on the page: never sent to the worker, reported like any verdict', async () => {
+    const random = seededRandom(61);
+    // Every message the page posts to a worker, passed on unchanged.
+    const posted = vi.spyOn(Worker.prototype, 'postMessage');
+    onTestFinished(() => posted.mockRestore());
+    const sent = () => posted.mock.calls.map(([message]) => message as unknown);
+    const { guard, stats } = guardWith({ maxInputChars: 500, failMode: 'open', eager: false });
+    const emitted: Verdict[] = [];
+    guard.on('verdict', (v) => emitted.push(v));
+    const refused: Verdict[] = [];
+    const texts: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const long = `${i}:${'y'.repeat(between(random, 500, 4000))}`;
+      texts.push(long);
+      const which = pick(random, ['prompt', 'reply', 'both'] as const);
+      refused.push(
+        await (which === 'prompt'
+          ? guard.checkPrompt(long)
+          : guard.checkResponse(which === 'both' ? long : 'short question', long)),
+      );
+    }
+    for (const v of refused) expect(v).toMatchObject({ safe: false, source: 'failure', failure: { code: 'input-too-long' } });
+    expect(emitted).toEqual(refused);
+    expect(sent()).toHaveLength(0);
+    // Within the limit, the worker is asked, and no refused text ever reached it.
+    expect((await guard.checkPrompt('y'.repeat(500))).source).toBe('model');
+    expect((await stats()).completions).toBe(1);
+    const wire = JSON.stringify(sent());
+    for (const text of texts) expect(wire).not.toContain(text);
   });
 
   test('createGuard rejects a nonsense maxInputChars', () => {

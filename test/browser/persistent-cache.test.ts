@@ -4,7 +4,7 @@
  * visitor" is a new guard with a new worker on the same origin; the engine's counters show whether the
  * model was asked.
  */
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { createGuard } from '../../src/client/create-guard.js';
 import { clearStoredVerdicts, storedVerdictsWritten, VERDICT_DB_NAME } from '../../src/client/persistent-verdicts.js';
 import type { GuardOptions } from '../../src/client/types.js';
@@ -118,6 +118,49 @@ describe('what is stored', () => {
       raw: '{"User Safety": "safe", "Response Safety": "unsafe", "Safety Categories": "Threat"}',
     });
     expect(meta).toEqual([expect.stringMatching(/^[0-9a-f]{32}$/)]);
+  });
+
+  test('a check hashes its texts once: the key of the lookup is the key its verdict is stored under', async () => {
+    const t = guard();
+    await t.guard.ready;
+    // Hashes of a whole request are the only digests longer than the text; identity and format are shorter.
+    const text = `${'a long text about bread '.repeat(2_000)}`;
+    const reply = `${'and a long reply about ovens '.repeat(2_000)}`;
+    const lengths: number[] = [];
+    const digest = crypto.subtle.digest.bind(crypto.subtle);
+    const spy = vi.spyOn(crypto.subtle, 'digest').mockImplementation((algorithm, data) => {
+      lengths.push((data as ArrayBufferView).byteLength);
+      return digest(algorithm, data);
+    });
+    try {
+      expect((await t.guard.checkPrompt(text)).source).toBe('model');
+      expect((await t.guard.checkResponse(text, reply)).source).toBe('model');
+      await storedVerdictsWritten();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lengths.filter((n) => n > text.length)).toHaveLength(2);
+    expect((await storedEntries()).verdicts).toHaveLength(2);
+    expect((await t.guard.checkPrompt(text)).source).toBe('cache');
+  });
+
+  test('a streamed reply’s chunk checks are judged by the model but not stored; a whole-reply check is', async () => {
+    const t = guard();
+    const reply = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+    const words = reply.split(/(?= )/);
+    const events = [];
+    for await (const event of t.guard.guardStream('tell me about words', (async function* () {
+      yield* words;
+    })(), { chunkTokens: 20, contextTokens: 4 })) events.push(event);
+    const chunkVerdicts = events.filter((e) => e.type === 'verdict');
+    expect(chunkVerdicts.length).toBeGreaterThan(2);
+    expect(chunkVerdicts.every((e) => e.type === 'verdict' && e.verdict.source === 'model')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: 'end', outcome: 'allowed', text: reply });
+    expect((await t.stats()).completions).toBe(chunkVerdicts.length);
+    expect((await storedEntries()).verdicts).toHaveLength(0);
+    // The same guard still stores an ordinary check.
+    await t.guard.checkResponse('tell me about words', reply);
+    expect((await storedEntries()).verdicts).toHaveLength(1);
   });
 
   test('only model verdicts: failures and unreadable answers are judged again next time', async () => {

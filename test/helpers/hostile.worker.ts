@@ -24,8 +24,9 @@ export type WorkerMode = 'serve' | 'crash-on-load' | 'silent' | 'silent-after-he
  *   bad-verdict     a Result whose verdict is malformed
  *   bad-notice      a malformed notice, then the real answer
  *   stray           messages that are not ours (a string, an unknown id), then the real answer
+ *   bad-load        answers load (not checks) with a Result whose model info is malformed
  */
-export type GarbageKind = 'bad-type' | 'bad-handler' | 'bad-result' | 'bad-verdict' | 'bad-notice' | 'stray';
+export type GarbageKind = 'bad-type' | 'bad-handler' | 'bad-result' | 'bad-verdict' | 'bad-notice' | 'stray' | 'bad-load';
 
 export interface HostileWorkerConfig {
   mode?: WorkerMode;
@@ -56,8 +57,15 @@ if (mode === 'serve' || mode === 'garbage') {
     // Registered before Comlink's listener, so it can answer first and keep Comlink from answering.
     self.addEventListener('message', (event: MessageEvent) => {
       const data = event.data as { id?: string; type?: string; path?: string[] } | undefined;
-      if (data?.type !== 'APPLY' || data.path?.[0] !== 'check' || !data.id) return;
+      if (data?.type !== 'APPLY' || !data.id) return;
       const { id } = data;
+      if (config.garbage === 'bad-load') {
+        if (data.path?.[0] !== 'load') return;
+        event.stopImmediatePropagation();
+        post({ id, type: 'RAW', value: { ok: true, value: { modelId: 42 } } });
+        return;
+      }
+      if (data.path?.[0] !== 'check') return;
       switch (config.garbage) {
         case 'bad-notice':
           post({ [NOTICE]: 'event', event: { type: 'progress', progress: { phase: 'nowhere' } } });

@@ -1,6 +1,7 @@
 /** The default progress words follow the engine's phases: preflight begins with the GPU, then the model's files. */
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_LABELS } from '../../src/element/labels.js';
+import { DEFAULT_LABELS, loadingStep } from '../../src/element/labels.js';
+import { seededRandom } from '../helpers/prng.js';
 import { phaseWords } from '../../demo/model-panel.js';
 
 describe('progress words', () => {
@@ -17,6 +18,24 @@ describe('progress words', () => {
     expect(phaseWords({ phase: 'preflight', progress: 0, text: 'Checking WebGPU' })).toBe('Checking the GPU');
     expect(phaseWords({ phase: 'preflight', progress: 0.2, text: 'Checking https://x/mlc-chat-config.json' })).toBe('Checking the model files');
     expect(phaseWords({ phase: 'compiling', progress: 0.5, text: '' })).toBe('Preparing the GPU');
+  });
+
+  test('the panel and the element name the same step for every phase and fraction (small ones included)', () => {
+    const random = seededRandom(7);
+    const phases = ['preflight', 'fetching', 'loading', 'compiling', 'ready'] as const;
+    const fractions = [0, 0.001, 0.004, 0.0049, 0.005, 0.006, 0.01, 0.5, 0.995, 1, 1.2, -0.1, ...Array.from({ length: 200 }, () => random() * 0.05)];
+    for (const phase of phases) {
+      for (const progress of fractions) {
+        // The element's percent, as aegis-guard.ts computes it for its progress line.
+        const percent = Math.round(Math.min(1, Math.max(0, progress)) * 100);
+        const elementStep = DEFAULT_LABELS.loadingProgress({ percent, phase }).replace(/: \d+%$/, '');
+        expect(phaseWords({ phase, progress, text: '' }), `${phase} at ${progress}`).toBe(elementStep);
+        expect(elementStep).toBe(loadingStep(phase, percent));
+      }
+    }
+    expect(phaseWords({ phase: 'preflight', progress: 0.004, text: '' })).toBe('Checking the GPU');
+    expect(phaseWords({ phase: 'preflight', progress: 0.006, text: '' })).toBe('Checking the model files');
+    expect(loadingStep('ready', 100)).toBe('Ready');
   });
 
   test('placeholders name the message when the element has a label', () => {
