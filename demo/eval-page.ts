@@ -6,7 +6,8 @@
 import { createGuard } from '../src/client/create-guard.js';
 import { DATASETS, datasetById } from '../src/eval/datasets/catalog.js';
 import type { DatasetDefinition } from '../src/eval/datasets/definition.js';
-import { httpFileSource, loadSet, sha256Hex, type FileSource } from '../src/eval/datasets/load.js';
+import { httpFileSource, loadSet, type FileSource } from '../src/eval/datasets/load.js';
+import { sha256Hex } from '../src/core/sha256.js';
 import { evaluate } from '../src/eval/evaluate.js';
 import { renderReportHtml } from '../src/eval/report-html.js';
 import type { EvalItem, ItemResult, SetInfo } from '../src/eval/types.js';

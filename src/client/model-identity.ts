@@ -10,29 +10,14 @@
  * pre-load check keep them, or else fetched. When any of it cannot be established, there is no identity and
  * nothing is stored or looked up: a verdict is never served for a model that might not be the one loaded.
  */
+import { sha256Hex } from '../core/sha256.js';
 import { resolveModelSpec } from '../engine/model-records.js';
 import { preflight } from '../engine/preflight.js';
+import { webllmFolderUrl } from '../engine/webllm-urls.js';
 import type { ModelSource } from '../worker/protocol.js';
 
 /** The files whose bytes go into the identity, by name in the weights folder. */
 const PINNING_FILES = ['mlc-chat-config.json', 'tensor-cache.json'] as const;
-
-export async function sha256Hex(data: BufferSource | string): Promise<string> {
-  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/**
- * The folder WebLLM fetches a record's files from (the rule of webllm-record.ts's `webllmFolderUrl`, which
- * cannot be imported here: that module loads WebLLM). `model` plus '/', plus 'resolve/main/' unless it has
- * a /resolve/<x>/ part.
- */
-function recordFolder(model: string): string {
-  let url = model.endsWith('/') ? model : `${model}/`;
-  if (!/.+\/resolve\/.+\//.test(url)) url += 'resolve/main/';
-  return new URL('.', new URL(url)).href;
-}
 
 /** A JSON object's bytes from Cache Storage (any scope) or the network; undefined when neither has one. */
 async function readJsonFile(url: string): Promise<Uint8Array | undefined> {
@@ -80,7 +65,7 @@ export function canonicalJson(value: unknown): string {
 export async function modelIdentity(source: ModelSource): Promise<string | undefined> {
   try {
     const spec = resolveModelSpec(source, await preflight());
-    const folder = spec.record ? recordFolder(String(spec.record.model)) : spec.weightsUrl;
+    const folder = spec.record ? webllmFolderUrl(String(spec.record.model)) : spec.weightsUrl;
     const files: Record<string, string> = {};
     for (const name of PINNING_FILES) {
       const bytes = await readJsonFile(new URL(name, folder).href);

@@ -18,7 +18,8 @@ import { renderCheckPrompt } from '../core/prompt.js';
 import type { TextSpan, Verdict, ViolatedCategory } from '../core/types.js';
 import { untilAborted } from '../core/until-aborted.js';
 import type { CheckRequest, ModelSource } from '../worker/protocol.js';
-import { modelIdentity, sha256Hex } from './model-identity.js';
+import { sha256Hex } from '../core/sha256.js';
+import { modelIdentity } from './model-identity.js';
 import { VerdictStore, type StoredVerdict } from './verdict-store.js';
 
 /** The `persistentCache` option: `false` turns it off; an object sets its size. */

@@ -5,7 +5,7 @@
 import type { ModelRecord } from '@mlc-ai/web-llm';
 import { ModelLoadError } from '../core/errors.js';
 import { ensureArtifact, summariseTensorCache } from './artifact-check.js';
-import { webllmFolderUrl } from './webllm-record.js';
+import { webllmFolderUrl } from './webllm-urls.js';
 
 export interface CheckedModelFiles {
   /** The folder WebLLM fetches the weights from. */

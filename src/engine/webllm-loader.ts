@@ -13,7 +13,8 @@ import type { checkModelFiles } from './model-files.js';
 import { preflight } from './preflight.js';
 import { toAegisError, type ErrorContext } from './webllm-errors.js';
 import { tapRuntimeLog } from './webllm-internals.js';
-import { buildModelRecord, webllmFolderUrl } from './webllm-record.js';
+import { buildModelRecord } from './webllm-record.js';
+import { webllmFolderUrl } from './webllm-urls.js';
 
 const noop = () => undefined;
 export const loadCancelled = () => new AegisAbortError('Loading the model was cancelled.');

@@ -4,6 +4,7 @@
 import { modelLibURLPrefix, modelVersion, type ModelRecord } from '@mlc-ai/web-llm';
 import { ModelLoadError } from '../core/errors.js';
 import type { ModelSpec } from './engine.js';
+import { webllmModelUrlFor } from './webllm-urls.js';
 
 /** Base models whose stock WebLLM library (v0_2_86/base) can run our weights, by file-name stem. */
 const STOCK_LIBRARY_STEMS: Record<string, string> = {
@@ -19,31 +20,6 @@ export function stockModelLibUrl(baseModel: string, variant: string): string {
     );
   }
   return `${modelLibURLPrefix}${modelVersion}/${stem}-${variant}_cs1k-webgpu.wasm`;
-}
-
-// WebLLM's cleanModelUrl (idx:11280-11288) appends "resolve/main/" to `model` unless the URL already matches
-// this pattern anywhere in its text.
-const RESOLVE_PATTERN = /.+\/resolve\/.+\//;
-
-/**
- * The folder WebLLM will fetch a record's files from: `model` with a trailing '/', plus 'resolve/main/'
- * unless it already has a /resolve/<x>/ part (the same steps as cleanModelUrl, idx:11280-11288; files are
- * then resolved with `new URL(name, folder)`, idx:3534-3542, 14918, 8123).
- */
-export function webllmFolderUrl(model: string): string {
-  let url = model.endsWith('/') ? model : `${model}/`;
-  if (!RESOLVE_PATTERN.test(url)) url += 'resolve/main/';
-  return new URL('.', new URL(url)).href;
-}
-
-/**
- * The `model` string that makes WebLLM fetch from exactly `folder` (which ends in '/' and has no query or
- * fragment). A folder without a /resolve/<x>/ part would get "resolve/main/" appended, so the marker is put
- * in the fragment instead: it satisfies cleanModelUrl's test, and URL resolution of every file name drops
- * the fragment, so the requests go to `folder` itself.
- */
-export function webllmModelUrlFor(folder: string): string {
-  return RESOLVE_PATTERN.test(folder) ? folder : `${folder}#/resolve/main/`;
 }
 
 /** The record WebLLM loads for a spec. A user-given record is passed through untouched. */

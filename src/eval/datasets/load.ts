@@ -2,6 +2,7 @@
  * Loading a set: get each of its files (over HTTP here; the Node CLI adds a disk cache and local folders),
  * parse them, and describe where they came from for the report.
  */
+import { sha256Hex } from '../../core/sha256.js';
 import { DatasetError } from '../../core/errors.js';
 import type { EvalItem, SetInfo, SetSource } from '../types.js';
 import { fileUrl, type UrlOptions } from './catalog.js';
@@ -20,11 +21,6 @@ export interface LoadedSet {
   info: SetInfo;
 }
 
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 /** A file's bytes with where they came from: the set's file, how this run obtained it, its digest. */
 export async function obtainedFile(
   bytes: Uint8Array,
@@ -41,7 +37,7 @@ export async function obtainedFile(
       revision: file.revision,
       licence: set.licence,
       obtained,
-      sha256: await sha256Hex(bytes),
+      sha256: await sha256Hex(bytes as Uint8Array<ArrayBuffer>),
       ...(resolvedRevision ? { resolvedRevision } : {}),
     },
   };
